@@ -1,0 +1,231 @@
+"""The chat socket: parses frames, checks ownership, calls services, relays a reply's events.
+
+Frames are described in docs/protocol.md. The consumer never writes a reply itself; it starts
+a runner (chat/replies.py) and, like every other socket on the conversation, relays what the
+runner publishes to the conversation's group.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors, services
+from .frames import describe_error, message_payload, pick_language
+from .language import language_from_scope
+from .models import Message
+from .replies import group_name, start_reply
+from .services import ChatRefused
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_NOT_FOUND = 4404
+# How long a joining socket waits for a live runner's text before falling back to the database.
+SNAPSHOT_WAIT_SECONDS = 2.0
+MAX_FRAME_BYTES = 256 * 1024
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    conversation_id: int | None = None
+    group: str | None = None
+
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        self.user = user
+        self.language = language_from_scope(self.scope)
+        conversation = await database_sync_to_async(selectors.find_conversation)(
+            user=user, conversation_id=self.scope["url_route"]["kwargs"]["conversation_id"]
+        )
+        if conversation is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.conversation_id = conversation.pk
+        self.conversation_summary = {"id": conversation.pk, "title": conversation.title, "model": conversation.model}
+        self.group = group_name(conversation.pk)
+        self._pending_history: list[Message] | None = None
+        self._fallback: asyncio.Task | None = None
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._send_history()
+
+    async def disconnect(self, code):
+        if self._fallback_task():
+            self._fallback.cancel()
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    def _fallback_task(self):
+        return getattr(self, "_fallback", None)
+
+    # --- history on connect ------------------------------------------------------------------
+
+    async def _send_history(self):
+        messages = await database_sync_to_async(self._load_history)()
+        live = next((m for m in messages if m.status == Message.Status.STREAMING and m.runner_channel), None)
+        if live is None:
+            await self._send_frame({"type": "history", "conversation": self.conversation_summary,
+                                    "messages": [message_payload(m, self.language) for m in messages]})
+            return
+        # Joined mid-reply: ask the runner (in whatever process) for the text so far. Deltas
+        # that arrive meanwhile carry offsets, so the client skips what the snapshot holds.
+        self._pending_history = messages
+        await self.channel_layer.send(
+            live.runner_channel, {"type": "reply.snapshot", "reply_to": self.channel_name}
+        )
+        self._fallback = asyncio.create_task(self._history_fallback())
+
+    def _load_history(self) -> list[Message]:
+        messages = selectors.conversation_messages(conversation=selectors.find_conversation(
+            user=self.user, conversation_id=self.conversation_id))
+        for message in messages:
+            services.reply_interrupt_if_stale(message=message)
+        return messages
+
+    async def _history_fallback(self):
+        await asyncio.sleep(SNAPSHOT_WAIT_SECONDS)
+        await self._flush_pending_history(snapshot=None)
+
+    async def _flush_pending_history(self, snapshot: dict | None):
+        messages = self._pending_history
+        if messages is None:
+            return
+        self._pending_history = None
+        payloads = [message_payload(m, self.language) for m in messages]
+        if snapshot is not None:
+            for payload in payloads:
+                if payload["id"] == snapshot["message_id"]:
+                    payload["text"] = snapshot["text"]
+        await self._send_frame({"type": "history", "conversation": self.conversation_summary, "messages": payloads})
+
+    async def chat_snapshot(self, event):
+        if self._fallback_task():
+            self._fallback.cancel()
+        await self._flush_pending_history(snapshot=event)
+
+    # --- frames from the browser ------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            await self._refuse("bad_json", _("Frames must be JSON text of at most 256 KB."))
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._refuse("bad_json", _("That frame is not valid JSON."))
+            return
+        if not isinstance(frame, dict):
+            await self._refuse("bad_json", _("A frame must be a JSON object."))
+            return
+        handler = {
+            "send": self._on_send,
+            "stop": self._on_stop,
+            "regenerate": self._on_regenerate,
+            "edit": self._on_edit,
+        }.get(frame.get("type"))
+        if handler is None:
+            await self._refuse("unknown_type", _("Unknown frame type."))
+            return
+        try:
+            await handler(frame)
+        except ChatRefused as refused:
+            await self._refuse(refused.code, refused.message)
+
+    async def _on_send(self, frame):
+        if "text" not in frame:
+            raise ChatRefused("missing_field", _("A message needs some text."))
+        attachments = frame.get("attachments") or []
+        if not isinstance(attachments, list):
+            raise ChatRefused("missing_field", _("Attachments must be a list of ids."))
+        if attachments:
+            # Photo uploads are not part of this build: no id can name an upload of the user's.
+            raise ChatRefused("not_found", _("That attachment does not exist."))
+        # The default prefix matters: channels-redis pops every process-local channel of one
+        # prefix from one list, and a second prefix in the same process starves the first.
+        channel = await self.channel_layer.new_channel()
+        start = await database_sync_to_async(services.reply_to_new_message)(
+            conversation_id=self.conversation_id, text=frame["text"], runner_channel=channel
+        )
+        await self._announce_and_run(start)
+
+    async def _on_regenerate(self, frame):
+        channel = await self.channel_layer.new_channel()
+        start = await database_sync_to_async(services.reply_regenerate)(
+            conversation_id=self.conversation_id, runner_channel=channel
+        )
+        await self._announce_and_run(start)
+
+    async def _on_edit(self, frame):
+        if "message_id" not in frame or "text" not in frame:
+            raise ChatRefused("missing_field", _("An edit needs message_id and text."))
+        channel = await self.channel_layer.new_channel()
+        start = await database_sync_to_async(services.reply_after_edit)(
+            conversation_id=self.conversation_id, message_id=frame["message_id"], text=frame["text"],
+            runner_channel=channel,
+        )
+        await self._announce_and_run(start)
+
+    async def _on_stop(self, frame):
+        reply = await database_sync_to_async(selectors.streaming_reply)(conversation_id=self.conversation_id)
+        if reply is None or not reply.runner_channel:
+            raise ChatRefused("nothing_to_stop", _("No reply is being written."))
+        await self.channel_layer.send(reply.runner_channel, {"type": "reply.stop"})
+
+    async def _announce_and_run(self, start: services.ReplyStart):
+        """Tell every socket on the conversation what changed, then start the reply."""
+        if start.deleted_ids:
+            await self.channel_layer.group_send(self.group, {"type": "chat.deleted", "message_ids": start.deleted_ids})
+        for message in (start.user_message, start.reply):
+            if message is not None:
+                # The payload travels in the event: by the time a socket reads it, a fast reply
+                # may already be finished in the database. New messages carry no error text,
+                # so one rendering serves every viewer's language.
+                await self.channel_layer.group_send(
+                    self.group, {"type": "chat.message", "message": message_payload(message, self.language)}
+                )
+        start_reply(start.job)
+
+    # --- events from the channel layer -------------------------------------------------------
+
+    async def chat_message(self, event):
+        await self._send_frame({"type": "message", "message": event["message"]})
+
+    async def chat_delta(self, event):
+        await self._send_frame(
+            {"type": "delta", "message_id": event["message_id"], "offset": event["offset"], "text": event["text"]}
+        )
+
+    async def chat_status(self, event):
+        await self._send_frame({"type": "status", "message_id": event["message_id"], "state": event["state"],
+                                "message": pick_language(event["texts"], self.language)})
+
+    async def chat_done(self, event):
+        error = None
+        if event["error_code"]:
+            error = {"code": event["error_code"],
+                     "message": describe_error(event["error_code"], event["error_texts"], self.language)}
+        if error is not None:
+            await self._send_frame({"type": "error", **error})
+        await self._send_frame({"type": "done", "message_id": event["message_id"], "status": event["status"],
+                                "text": event["text"], "usage": event["usage"], "cost": event["cost"], "error": error})
+
+    async def chat_deleted(self, event):
+        await self._send_frame({"type": "deleted", "message_ids": event["message_ids"]})
+
+    async def chat_title(self, event):
+        await self._send_frame({"type": "title", "title": event["title"]})
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _refuse(self, code: str, message) -> None:
+        with translation.override(self.language):
+            text = str(message)
+        await self._send_frame({"type": "error", "code": code, "message": text})
+
+    async def _send_frame(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))

@@ -1,0 +1,229 @@
+"""Writes to conversations and messages. Views and the socket consumer call these; the
+reply runner (chat/replies.py) calls the reply_* functions as a reply progresses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .context import build_context
+from .models import Conversation, Message
+
+# A streaming reply not flushed for this long has lost its writer (the process died).
+STALE_REPLY_AFTER = timedelta(seconds=max(30, settings.CHAT_FLUSH_INTERVAL_SECONDS * 5))
+
+
+class ChatRefused(Exception):
+    """A request that was refused and changed nothing; code and message go to the user."""
+
+    def __init__(self, code: str, message):
+        super().__init__(code)
+        self.code = code
+        self.message = message  # lazy: rendered in the user's language by the caller
+
+
+@dataclass(frozen=True)
+class ReplyJob:
+    """Everything the runner needs to write one reply, fixed when the reply starts."""
+
+    message_id: int
+    conversation_id: int
+    user_id: int
+    model: str
+    messages: list[dict]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    runner_channel: str
+    first_exchange: bool
+
+
+@dataclass
+class ReplyStart:
+    job: ReplyJob
+    reply: Message
+    user_message: Message | None = None
+    deleted_ids: list[int] = field(default_factory=list)
+
+
+def conversation_create(*, user) -> Conversation:
+    return Conversation.objects.create(
+        user=user,
+        model=settings.CHAT_DEFAULT_MODEL,
+        temperature=settings.CHAT_DEFAULT_TEMPERATURE,
+        top_p=settings.CHAT_DEFAULT_TOP_P,
+    )
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    conversation.title = title.strip()[:200]
+    conversation.title_is_custom = True
+    conversation.save(update_fields=["title", "title_is_custom"])
+    return conversation
+
+
+def conversation_update_settings(
+    *, conversation: Conversation, model: str, system_prompt: str, temperature: float, top_p: float
+) -> Conversation:
+    conversation.model = model
+    conversation.system_prompt = system_prompt
+    conversation.temperature = temperature
+    conversation.top_p = top_p
+    conversation.save(update_fields=["model", "system_prompt", "temperature", "top_p"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    conversation.delete()
+
+
+def conversation_set_auto_title(*, conversation_id: int, title: str) -> bool:
+    """Set the automatic title unless the user has named the conversation meanwhile."""
+    return bool(
+        Conversation.objects.filter(pk=conversation_id, title_is_custom=False).update(title=title[:200])
+    )
+
+
+def _validated_text(text) -> str:
+    if not isinstance(text, str):
+        raise ChatRefused("missing_field", _("A message needs some text."))
+    text = text.strip()
+    if not text:
+        raise ChatRefused("empty", _("The message is empty."))
+    if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+        raise ChatRefused(
+            "too_long",
+            _("The message is too long (at most %(limit)s characters).") % {"limit": settings.CHAT_MAX_MESSAGE_CHARS},
+        )
+    return text
+
+
+def _lock_idle_conversation(conversation_id: int) -> Conversation:
+    """Lock the conversation row so two tabs cannot start two replies at once."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+        raise ChatRefused("busy", _("A reply is still being written. Stop it or wait for it to finish."))
+    return conversation
+
+
+def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Message, ReplyJob]:
+    history = list(conversation.messages.order_by("id"))
+    max_tokens = settings.CHAT_MAX_OUTPUT_TOKENS
+    api_messages = build_context(
+        model=conversation.model,
+        system_prompt=conversation.system_prompt,
+        history=history,
+        max_output_tokens=max_tokens,
+    )
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model=conversation.model,
+        runner_channel=runner_channel,
+    )
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["updated_at"])
+    job = ReplyJob(
+        message_id=reply.pk,
+        conversation_id=conversation.pk,
+        user_id=conversation.user_id,
+        model=conversation.model,
+        messages=api_messages,
+        temperature=conversation.temperature,
+        top_p=conversation.top_p,
+        max_tokens=max_tokens,
+        runner_channel=runner_channel,
+        first_exchange=len(history) == 1 and not conversation.title_is_custom,
+    )
+    return reply, job
+
+
+@transaction.atomic
+def reply_to_new_message(*, conversation_id: int, text, runner_channel: str) -> ReplyStart:
+    """Store the user's message, then the (empty, streaming) reply it asks for."""
+    text = _validated_text(text)
+    conversation = _lock_idle_conversation(conversation_id)
+    user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text)
+    reply, job = _start_reply(conversation, runner_channel)
+    return ReplyStart(job=job, reply=reply, user_message=user_message)
+
+
+@transaction.atomic
+def reply_regenerate(*, conversation_id: int, runner_channel: str) -> ReplyStart:
+    """Replace the last reply with a new one."""
+    conversation = _lock_idle_conversation(conversation_id)
+    last = conversation.messages.order_by("-id").first()
+    if last is None or last.role != Message.Role.ASSISTANT:
+        raise ChatRefused("nothing_to_regenerate", _("There is no reply to regenerate."))
+    deleted_ids = [last.pk]
+    last.delete()
+    reply, job = _start_reply(conversation, runner_channel)
+    return ReplyStart(job=job, reply=reply, deleted_ids=deleted_ids)
+
+
+@transaction.atomic
+def reply_after_edit(*, conversation_id: int, message_id, text, runner_channel: str) -> ReplyStart:
+    """Change a user message, drop everything after it and reply again (edits replace)."""
+    text = _validated_text(text)
+    conversation = _lock_idle_conversation(conversation_id)
+    try:
+        edited = conversation.messages.get(pk=int(message_id), role=Message.Role.USER)
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise ChatRefused("not_found", _("That message does not exist.")) from None
+    later = conversation.messages.filter(id__gt=edited.pk)
+    deleted_ids = list(later.values_list("id", flat=True))
+    later.delete()
+    edited.text = text
+    edited.save(update_fields=["text"])
+    reply, job = _start_reply(conversation, runner_channel)
+    return ReplyStart(job=job, reply=reply, user_message=edited, deleted_ids=deleted_ids)
+
+
+def reply_save_progress(*, message_id: int, text: str) -> None:
+    Message.objects.filter(pk=message_id, status=Message.Status.STREAMING).update(text=text, updated_at=timezone.now())
+
+
+def reply_finish(
+    *,
+    message_id: int,
+    text: str,
+    status: str,
+    finish_reason: str = "",
+    error_code: str = "",
+    error_detail: dict | None = None,
+    glm_request_id: str = "",
+) -> None:
+    Message.objects.filter(pk=message_id).update(
+        text=text,
+        status=status,
+        finish_reason=finish_reason,
+        error_code=error_code,
+        error_detail=error_detail or {},
+        glm_request_id=glm_request_id,
+        runner_channel="",
+        updated_at=timezone.now(),
+    )
+
+
+def reply_record_charge(*, message_id: int, prompt_tokens: int, completion_tokens: int, estimated: bool, cost) -> None:
+    Message.objects.filter(pk=message_id).update(
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, usage_estimated=estimated, cost=cost
+    )
+
+
+def reply_interrupt_if_stale(*, message: Message) -> bool:
+    """Mark a streaming reply whose writer stopped flushing as interrupted, keeping its text."""
+    if message.status != Message.Status.STREAMING or timezone.now() - message.updated_at < STALE_REPLY_AFTER:
+        return False
+    updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+        status=Message.Status.INTERRUPTED, error_code="interrupted", runner_channel=""
+    )
+    if updated:
+        message.status = Message.Status.INTERRUPTED
+        message.error_code = "interrupted"
+    return bool(updated)

@@ -1,0 +1,68 @@
+"""Writes money: one ledger row per billable GLM call, priced in Decimal yuan."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from glm.events import Usage
+from glm.pricing import Price, chat_cost, parse_price_overrides, price_for
+
+from .models import UsageRecord
+
+
+@dataclass(frozen=True)
+class Charge:
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal
+    exact: bool
+
+
+def current_price(model: str) -> Price:
+    """The price in force now: the manual's table, with the operator's overrides on top."""
+    return price_for(model, parse_price_overrides(settings.GLM_PRICE_OVERRIDES))
+
+
+def record_chat_usage(
+    *,
+    user_id: int,
+    kind: str,
+    model: str,
+    usage: Usage,
+    exact: bool,
+    charge_key: str,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+    glm_request_id: str | None = None,
+) -> Charge:
+    """Charge one chat-style call. Calling it again with the same charge_key charges nothing more."""
+    price = current_price(model)
+    cost = chat_cost(price, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+    try:
+        with transaction.atomic():
+            record, _ = UsageRecord.objects.get_or_create(
+                charge_key=charge_key,
+                defaults=dict(
+                    user_id=user_id,
+                    kind=kind,
+                    model=model,
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    cached_tokens=usage.cached_tokens,
+                    input_price_per_million=price.input_per_million,
+                    output_price_per_million=price.output_per_million,
+                    image_price=price.per_image,
+                    cost=cost,
+                    glm_request_id=glm_request_id or "",
+                    exact=exact,
+                ),
+            )
+    except IntegrityError:
+        # A concurrent writer won the race for this charge_key: theirs is the one charge.
+        record = UsageRecord.objects.get(charge_key=charge_key)
+    return Charge(record.prompt_tokens, record.completion_tokens, record.cost, record.exact)
