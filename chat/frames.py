@@ -1,6 +1,7 @@
 """Turns messages into the JSON frames of docs/protocol.md."""
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -62,5 +63,17 @@ def message_payload(message: Message, language: str) -> dict:
         "error": error_of(message, language),
         "usage": usage_of(message),
         "cost": None if message.cost is None else str(message.cost),
-        "attachments": [],
+        "attachments": [attachment_payload(a) for a in message.attachments.all()],
+    }
+
+
+def attachment_payload(attachment) -> dict:
+    return {
+        "id": attachment.pk,
+        "name": attachment.original_name,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": reverse("chat:attachment", args=[attachment.pk]),
+        "thumbnail_url": reverse("chat:attachment_thumbnail", args=[attachment.pk]),
+        "resized_for_model": attachment.resized_for_model,
     }

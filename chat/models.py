@@ -62,3 +62,28 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.role} #{self.pk}"
+
+
+class Attachment(models.Model):
+    """A photo uploaded into a conversation; it joins a message when that message is sent."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    # Random names: nothing the uploader chose reaches the file system.
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    thumbnail = models.FileField(upload_to="attachments/%Y/%m/")
+    # Set only when the photo exceeds what the API accepts: the copy the model is sent.
+    model_copy = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # The uploader's file name, shown (escaped) as text and never used as a path.
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def resized_for_model(self) -> bool:
+        return bool(self.model_copy)

@@ -234,7 +234,7 @@ class ReplyRunner:
         usage, exact = billable
         charge = record_chat_usage(
             user_id=job.user_id,
-            kind="chat",
+            kind=job.kind,
             model=job.model,
             usage=usage,
             exact=exact,

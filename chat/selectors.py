@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import Conversation, Message
+from .models import Attachment, Conversation, Message
 
 SIDEBAR_PAGE_SIZE = 30
 
@@ -43,7 +43,17 @@ def conversation_list(*, user, query: str = "", page: int = 1) -> tuple[list[Con
 
 
 def conversation_messages(*, conversation: Conversation) -> list[Message]:
-    return list(conversation.messages.order_by("id"))
+    return list(conversation.messages.order_by("id").prefetch_related("attachments"))
+
+
+def access_attachment(*, user, attachment_id: int) -> Attachment:
+    """The user's own photo, or Http404."""
+    try:
+        return Attachment.objects.select_related("conversation").get(
+            pk=attachment_id, conversation__user_id=user.pk
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such attachment.") from None
 
 
 def streaming_reply(*, conversation_id: int) -> Message | None:

@@ -10,20 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .context import build_context
+from .attachments import attach_to_message, attachments_for_message
+from .context import ReplyPlan, plan_reply
 from .models import Conversation, Message
+from .refusals import ChatRefused
 
 # A streaming reply not flushed for this long has lost its writer (the process died).
 STALE_REPLY_AFTER = timedelta(seconds=max(30, settings.CHAT_FLUSH_INTERVAL_SECONDS * 5))
-
-
-class ChatRefused(Exception):
-    """A request that was refused and changed nothing; code and message go to the user."""
-
-    def __init__(self, code: str, message):
-        super().__init__(code)
-        self.code = code
-        self.message = message  # lazy: rendered in the user's language by the caller
 
 
 @dataclass(frozen=True)
@@ -35,6 +28,7 @@ class ReplyJob:
     user_id: int
     model: str
     messages: list[dict]
+    kind: str  # "chat" or "vision": how the ledger files the call
     temperature: float
     top_p: float
     max_tokens: int
@@ -88,11 +82,11 @@ def conversation_set_auto_title(*, conversation_id: int, title: str) -> bool:
     )
 
 
-def _validated_text(text) -> str:
+def _validated_text(text, *, with_photos: bool = False) -> str:
     if not isinstance(text, str):
         raise ChatRefused("missing_field", _("A message needs some text."))
     text = text.strip()
-    if not text:
+    if not text and not with_photos:
         raise ChatRefused("empty", _("The message is empty."))
     if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
         raise ChatRefused(
@@ -111,19 +105,13 @@ def _lock_idle_conversation(conversation_id: int) -> Conversation:
 
 
 def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Message, ReplyJob]:
-    history = list(conversation.messages.order_by("id"))
-    max_tokens = settings.CHAT_MAX_OUTPUT_TOKENS
-    api_messages = build_context(
-        model=conversation.model,
-        system_prompt=conversation.system_prompt,
-        history=history,
-        max_output_tokens=max_tokens,
-    )
+    history = list(conversation.messages.order_by("id").prefetch_related("attachments"))
+    plan: ReplyPlan = plan_reply(conversation=conversation, history=history)
     reply = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
-        model=conversation.model,
+        model=plan.model,
         runner_channel=runner_channel,
     )
     conversation.updated_at = timezone.now()
@@ -132,11 +120,12 @@ def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Messa
         message_id=reply.pk,
         conversation_id=conversation.pk,
         user_id=conversation.user_id,
-        model=conversation.model,
-        messages=api_messages,
+        model=plan.model,
+        messages=plan.messages,
+        kind=plan.kind,
         temperature=conversation.temperature,
         top_p=conversation.top_p,
-        max_tokens=max_tokens,
+        max_tokens=plan.max_tokens,
         runner_channel=runner_channel,
         first_exchange=len(history) == 1 and not conversation.title_is_custom,
     )
@@ -144,11 +133,13 @@ def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Messa
 
 
 @transaction.atomic
-def reply_to_new_message(*, conversation_id: int, text, runner_channel: str) -> ReplyStart:
-    """Store the user's message, then the (empty, streaming) reply it asks for."""
-    text = _validated_text(text)
+def reply_to_new_message(*, conversation_id: int, text, runner_channel: str, attachment_ids=()) -> ReplyStart:
+    """Store the user's message (with the photos it names), then the (empty, streaming) reply."""
     conversation = _lock_idle_conversation(conversation_id)
+    photos = attachments_for_message(conversation=conversation, ids=attachment_ids)
+    text = _validated_text(text, with_photos=bool(photos))
     user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text)
+    attach_to_message(attachments=photos, message=user_message)
     reply, job = _start_reply(conversation, runner_channel)
     return ReplyStart(job=job, reply=reply, user_message=user_message)
 
@@ -169,12 +160,12 @@ def reply_regenerate(*, conversation_id: int, runner_channel: str) -> ReplyStart
 @transaction.atomic
 def reply_after_edit(*, conversation_id: int, message_id, text, runner_channel: str) -> ReplyStart:
     """Change a user message, drop everything after it and reply again (edits replace)."""
-    text = _validated_text(text)
     conversation = _lock_idle_conversation(conversation_id)
     try:
         edited = conversation.messages.get(pk=int(message_id), role=Message.Role.USER)
     except (Message.DoesNotExist, ValueError, TypeError):
         raise ChatRefused("not_found", _("That message does not exist.")) from None
+    text = _validated_text(text, with_photos=edited.attachments.exists())
     later = conversation.messages.filter(id__gt=edited.pk)
     deleted_ids = list(later.values_list("id", flat=True))
     later.delete()

@@ -95,6 +95,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not pytest's in-memory default: the test server and worker processes share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_glmweb")}
@@ -229,3 +231,61 @@ LOGGING = {
 
 # Money is Decimal yuan; this is the precision costs are stored and shown with.
 YUAN_QUANTUM = Decimal("0.000001")
+
+# --- Photos -------------------------------------------------------------------------------
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# Checked from the header before decoding; well under Pillow's own bomb threshold (~89 MP).
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=50_000_000)
+VISION_MODEL = env.str("VISION_MODEL", default="glm-4v-plus")
+# The 4v models have an 8K context shared by the images (about 1,000 tokens each) and the reply.
+VISION_MAX_OUTPUT_TOKENS = env.int("VISION_MAX_OUTPUT_TOKENS", default=1024)
+
+# --- Usage: budgets, rate limits, the spend page --------------------------------------------
+
+
+def _optional_yuan(name: str) -> Decimal | None:
+    """A yuan amount from the environment; empty means no limit."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+    except ArithmeticError:
+        raise ImproperlyConfigured(f"{name} must be an amount in yuan, such as 50 or 12.5, or empty.") from None
+    if not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(f"{name} must be a non-negative amount in yuan, or empty.")
+    return amount
+
+
+def _model_rpm(name: str) -> dict[str, int]:
+    """Requests per minute by model, from entries such as "glm-4-flash:50,glm-5:20"."""
+    limits = {}
+    for entry in env.list(name, default=[]):
+        model, _sep, value = entry.partition(":")
+        if not model.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise ImproperlyConfigured(f'{name}: bad entry "{entry}", expected model:REQUESTS_PER_MINUTE.')
+        limits[model.strip().lower()] = int(value)
+    return limits
+
+
+# Monthly spend per user in yuan (a user's own budget in the admin replaces it); empty: unlimited.
+USAGE_DEFAULT_MONTHLY_BUDGET = _optional_yuan("USAGE_DEFAULT_MONTHLY_BUDGET")
+# Monthly spend of the whole site in yuan; empty: unlimited.
+USAGE_SITE_MONTHLY_CAP = _optional_yuan("USAGE_SITE_MONTHLY_CAP")
+# The account menu warns from this share of the budget on.
+USAGE_BUDGET_WARNING_RATIO = Decimal("0.8")
+# Requests per minute one user may start (replies, images); 0 turns the limit off.
+USAGE_USER_RPM = env.int("USAGE_USER_RPM", default=20)
+# Per-model requests per minute, kept under the manual's table for GLM_RPM_TIER; entries here
+# replace the table's values, e.g. USAGE_MODEL_RPM=glm-4-flash:50,glm-5:20.
+USAGE_MODEL_RPM = _model_rpm("USAGE_MODEL_RPM")
+USAGE_MODEL_LIMITS_ENABLED = env.bool("USAGE_MODEL_LIMITS_ENABLED", default=True)
+# How long a request waits for a free slot of its model before the user is told "busy".
+USAGE_MODEL_SLOT_WAIT_SECONDS = env.float("USAGE_MODEL_SLOT_WAIT_SECONDS", default=5.0)
+# Namespace of the limiter's keys in Redis (several sites may share one Redis).
+USAGE_RATE_LIMIT_PREFIX = env.str("USAGE_RATE_LIMIT_PREFIX", default="glmweb:rate")
+# Users listed per page on the spend page, calls per page on a user's spend page.
+USAGE_SPEND_USERS_PER_PAGE = 50
+USAGE_SPEND_CALLS_PER_PAGE = 50
+
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("usage.context_processors.budget")

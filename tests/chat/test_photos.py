@@ -1,0 +1,298 @@
+"""Photos: the upload view refuses anything that is not a clean photo, stores a re-encoded copy
+without metadata, serves it only to its owner, and glm-4v-plus is asked about it."""
+import base64
+import io
+import struct
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from chat import replies
+from chat.models import Attachment, Message
+from tests.chat.socket_client import ChatSocket
+from tests.factories import make_conversation, make_user
+from usage.models import UsageRecord
+
+
+def picture(fmt="PNG", size=(64, 48), colour=(220, 20, 20), **save_args) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=fmt, **save_args)
+    return buffer.getvalue()
+
+
+def photo_with_gps_and_rotation(size=(6000, 4000)) -> bytes:
+    """A camera-like JPEG: GPS position in EXIF and an orientation tag saying 'rotate 90°'."""
+    image = Image.new("RGB", size, (30, 60, 200))
+    # A red band on the left edge, so the applied rotation can be checked from the pixels.
+    image.paste((220, 20, 20), (0, 0, size[0] // 10, size[1]))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; viewers rotate 90° clockwise
+    exif[0x8825] = {1: "N", 2: (39.0, 54.0, 26.0), 3: "E", 4: (116.0, 23.0, 29.0)}  # GPS IFD
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def bomb_png(side=20000) -> bytes:
+    """A tiny file that claims 400 megapixels."""
+    def chunk(kind, data):
+        import zlib
+
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    import zlib
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (side + 1) * 16)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def alice(client, db):
+    user = make_user("alice")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def conversation(alice):
+    return make_conversation(alice)
+
+
+def upload(client, conversation, data, name="photo.png"):
+    return client.post(f"/c/{conversation.pk}/attachments/", {"file": SimpleUploadedFile(name, data)})
+
+
+def stored_files(settings):
+    root = settings.MEDIA_ROOT
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_a_png_is_stored_re_encoded_with_a_thumbnail(client, conversation, settings):
+    response = upload(client, conversation, picture(), name="red <b>square.png")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["width"], body["height"], body["resized_for_model"]) == (64, 48, False)
+    assert body["name"] == "red <b>square.png"  # kept as text; the page escapes it
+    attachment = Attachment.objects.get(pk=body["id"])
+    assert "square" not in attachment.file.name and attachment.file.name.endswith("-photo.png")
+    served = client.get(body["url"])
+    assert served["Content-Type"] == "image/png" and served["X-Content-Type-Options"] == "nosniff"
+    assert Image.open(io.BytesIO(b"".join(served.streaming_content))).size == (64, 48)
+    assert client.get(body["thumbnail_url"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_24_megapixel_photo_loses_its_exif_is_turned_upright_and_fits_the_api(client, conversation, settings):
+    original = photo_with_gps_and_rotation()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825), "the test photo really has GPS"
+    response = upload(client, conversation, original, name="IMG_0001.jpg")
+    assert response.status_code == 201
+    attachment = Attachment.objects.get(pk=response.json()["id"])
+    for field in (attachment.file, attachment.thumbnail, attachment.model_copy or attachment.file):
+        with field.open("rb") as handle:
+            data = handle.read()
+        stored = Image.open(io.BytesIO(data))
+        assert not stored.getexif(), f"{field.name} carries EXIF"
+        assert b"Exif" not in data[:4096]
+    with attachment.file.open("rb") as handle:
+        upright = Image.open(io.BytesIO(handle.read()))
+    assert upright.size == (4000, 6000), "orientation applied: portrait now"
+    assert upright.getpixel((2000, 100))[0] > 150, "the red band is now along the top"
+    sent = attachment.model_copy or attachment.file
+    assert sent.size < 5 * 1024 * 1024
+    assert max(Image.open(sent.open("rb")).size) <= 6000
+
+
+@pytest.mark.parametrize(
+    "name, data, code",
+    [
+        ("empty.png", b"", "empty"),
+        ("drawing.png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "not_an_image"),
+        ("page.png", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "not_an_image"),
+        ("print.png", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not_an_image"),
+        ("scan.png", None, "not_an_image"),  # a TIFF renamed .png
+        ("cut.png", None, "corrupt"),  # truncated
+        ("polyglot.png", None, "trailing_data"),  # a PNG with HTML appended
+        ("polyglot.jpg", None, "trailing_data"),
+        ("notes.png", b"just some text pretending to be a picture", "not_an_image"),
+        ("bomb.png", None, "too_many_pixels"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_uploads_are_refused_and_leave_nothing_behind(client, conversation, settings, name, data, code):
+    if name == "scan.png":
+        data = picture("TIFF")
+    elif name == "cut.png":
+        data = picture(size=(300, 300), colour=(1, 2, 3))
+        data = data[: len(data) // 2]
+    elif name == "polyglot.png":
+        data = picture() + b"<html><script>alert(document.cookie)</script></html>"
+    elif name == "polyglot.jpg":
+        data = picture("JPEG") + b"<script>alert(1)</script>"
+    elif name == "bomb.png":
+        data = bomb_png()
+    before = stored_files(settings)
+    response = upload(client, conversation, data, name=name)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+    assert not Attachment.objects.exists()
+    assert stored_files(settings) == before
+
+
+@pytest.mark.django_db
+def test_an_upload_over_the_byte_limit_is_refused(client, conversation, settings):
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    response = upload(client, conversation, picture(size=(300, 300), colour=(1, 2, 3), compress_level=0))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "too_large"
+    assert not Attachment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_refusals_speak_the_users_language(client, conversation):
+    response = client.post(
+        f"/c/{conversation.pk}/attachments/",
+        {"file": SimpleUploadedFile("x.png", b"nope")},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    message = response.json()["error"]["message"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message)
+
+
+@pytest.mark.django_db
+def test_other_users_cannot_upload_into_fetch_or_remove_photos(client, conversation, alice):
+    attachment_id = upload(client, conversation, picture()).json()["id"]
+    client.force_login(make_user("bob"))
+    assert client.get(f"/attachments/{attachment_id}/").status_code == 404
+    assert client.get(f"/attachments/{attachment_id}/thumbnail/").status_code == 404
+    assert client.post(f"/attachments/{attachment_id}/delete/").status_code == 404
+    assert upload(client, conversation, picture()).status_code == 404
+    assert Attachment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_unsent_photo_can_be_removed_with_its_files(client, conversation, settings):
+    attachment_id = upload(client, conversation, picture()).json()["id"]
+    assert client.post(f"/attachments/{attachment_id}/delete/").status_code == 200
+    assert not Attachment.objects.exists() and stored_files(settings) == []
+
+
+# --- asking glm-4v-plus ---------------------------------------------------------------------
+
+def _upload_as(user, conversation, data, name):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return upload(client, conversation, data, name=name).json()
+
+
+async def _ask(socket, text, attachment_ids):
+    await socket.send({"type": "send", "text": text, "attachments": attachment_ids})
+    frames = await socket.receive_until("done")
+    reply = next(f["message"] for f in frames if f["type"] == "message" and f["message"]["role"] == "assistant")
+    user = next(f["message"] for f in frames if f["type"] == "message" and f["message"]["role"] == "user")
+    return user, reply, frames[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.glm
+async def test_a_red_png_and_a_blue_jpeg_are_described_by_their_measured_size_and_colour(emulator):
+    owner = await database_sync_to_async(make_user)("painter")
+    conversation = await database_sync_to_async(make_conversation)(owner)
+    red = await database_sync_to_async(_upload_as)(owner, conversation, picture(size=(64, 48)), "red.png")
+    blue = await database_sync_to_async(_upload_as)(
+        owner, conversation, picture("JPEG", size=(120, 90), colour=(20, 40, 210)), "blue.jpg"
+    )
+    async with ChatSocket(owner, conversation.pk) as socket:
+        await socket.receive()
+        user, reply, done = await _ask(socket, "What is in these pictures?", [red["id"], blue["id"]])
+        await replies.wait_for_replies()
+    assert [a["id"] for a in user["attachments"]] == [red["id"], blue["id"]]
+    assert reply["model"] == "glm-4v-plus", "a text conversation switches to the vision model for photos"
+    assert done["status"] == "complete"
+    assert "64×48 pixels, mostly red" in done["text"]
+    assert "120×90 pixels, mostly blue" in done["text"]
+    record = await database_sync_to_async(UsageRecord.objects.get)(message_id=reply["id"])
+    assert record.kind == "vision" and record.model == "glm-4v-plus"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.glm
+async def test_the_sent_photo_carries_no_exif_and_fits_the_api(emulator):
+    owner = await database_sync_to_async(make_user)("traveller")
+    conversation = await database_sync_to_async(make_conversation)(owner)
+    photo = await database_sync_to_async(_upload_as)(owner, conversation, photo_with_gps_and_rotation(), "trip.jpg")
+    emulator.reset()
+    async with ChatSocket(owner, conversation.pk) as socket:
+        await socket.receive()
+        _, reply, done = await _ask(socket, "Where was this?", [photo["id"]])
+        await replies.wait_for_replies()
+    assert "4000×6000 pixels" in done["text"] or "pixels" in done["text"]
+    job_messages = await database_sync_to_async(lambda: _sent_image_bytes(reply["id"]))()
+    for data in job_messages:
+        assert len(data) < 5 * 1024 * 1024
+        sent = Image.open(io.BytesIO(data))
+        assert not sent.getexif() and max(sent.size) <= 6000 and sent.size[1] > sent.size[0]
+
+
+def _sent_image_bytes(reply_id):
+    """Rebuild what the runner sent for this reply from the same context code."""
+    from chat.context import plan_reply
+
+    reply = Message.objects.get(pk=reply_id)
+    history = list(reply.conversation.messages.filter(id__lt=reply_id).prefetch_related("attachments"))
+    plan = plan_reply(conversation=reply.conversation, history=history)
+    parts = [p for m in plan.messages if isinstance(m["content"], list) for p in m["content"]]
+    return [base64.b64decode(p["image_url"]["url"]) for p in parts if p["type"] == "image_url"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.glm
+async def test_later_text_messages_go_back_to_the_conversation_model_with_a_placeholder(emulator):
+    owner = await database_sync_to_async(make_user)("chatter")
+    conversation = await database_sync_to_async(make_conversation)(owner, model="glm-4-air")
+    photo = await database_sync_to_async(_upload_as)(owner, conversation, picture(), "red.png")
+    async with ChatSocket(owner, conversation.pk) as socket:
+        await socket.receive()
+        await _ask(socket, "Describe it", [photo["id"]])
+        await replies.wait_for_replies()
+        _, reply, done = await _ask(socket, "Thanks! Now tell me a joke.", [])
+        await replies.wait_for_replies()
+        _, again, again_done = await _ask(socket, "What colour was the picture?", [])
+        await replies.wait_for_replies()
+    assert reply["model"] == "glm-4-air"
+    assert again["model"] == "glm-4v-plus", "asking about the photo again sends it again"
+    assert "mostly red" in again_done["text"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_someone_elses_photo_cannot_be_attached():
+    owner = await database_sync_to_async(make_user)("owner")
+    intruder = await database_sync_to_async(make_user)("intruder")
+    theirs = await database_sync_to_async(make_conversation)(owner)
+    mine = await database_sync_to_async(make_conversation)(intruder)
+    photo = await database_sync_to_async(_upload_as)(owner, theirs, picture(), "red.png")
+    async with ChatSocket(intruder, mine.pk) as socket:
+        await socket.receive()
+        await socket.send({"type": "send", "text": "whose is this?", "attachments": [photo["id"]]})
+        refused = await socket.receive()
+    assert refused["type"] == "error" and refused["code"] == "not_found"
+    assert not await database_sync_to_async(Message.objects.filter(conversation=mine).exists)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_more_photos_than_the_model_takes_are_refused():
+    owner = await database_sync_to_async(make_user)("collector")
+    conversation = await database_sync_to_async(make_conversation)(owner)
+    ids = [
+        (await database_sync_to_async(_upload_as)(owner, conversation, picture(), f"{n}.png"))["id"] for n in range(6)
+    ]
+    async with ChatSocket(owner, conversation.pk) as socket:
+        await socket.receive()
+        await socket.send({"type": "send", "text": "all of them", "attachments": ids})
+        refused = await socket.receive()
+    assert refused["code"] == "too_many_images" and "5" in refused["message"]
