@@ -128,8 +128,7 @@ class ReplyRunner:
                 if isinstance(event, TextDelta):
                     offset = len(self.text)
                     self.text += event.text
-                    await self.layer.group_send(
-                        self.group,
+                    await self._publish(
                         {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
                     )
                     if time.monotonic() - last_flush >= flush_interval:
@@ -138,8 +137,7 @@ class ReplyRunner:
                         )
                         last_flush = time.monotonic()
                 elif isinstance(event, Retrying):
-                    await self.layer.group_send(
-                        self.group,
+                    await self._publish(
                         {
                             "type": "chat.status",
                             "message_id": job.message_id,
@@ -169,17 +167,36 @@ class ReplyRunner:
             request_id=finish.request_id or "",
         )
 
+    async def _publish(self, event: dict) -> None:
+        """Relay an event to the conversation's sockets. The reply matters more than its relay:
+        if the channel layer is down (Redis restarting), writing goes on and sockets that
+        reconnect read the text from the snapshot or the database."""
+        try:
+            await self.layer.group_send(self.group, event)
+        except Exception as error:  # channels-redis raises redis' own errors
+            log.warning("reply %s: could not publish %s: %r", self.job.message_id, event.get("type"), error)
+
     async def _serve_control(self) -> None:
         while True:
-            request = await self.layer.receive(self.job.runner_channel)
+            try:
+                request = await self.layer.receive(self.job.runner_channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the channel layer is down: listen again shortly
+                log.warning("reply %s: control channel failed: %r", self.job.message_id, error)
+                await asyncio.sleep(1.0)
+                continue
             if request.get("type") == "reply.stop" and self._streaming:
                 self.stop_requested = True
                 self._task.cancel()
             elif request.get("type") == "reply.snapshot":
-                await self.layer.send(
-                    request["reply_to"],
-                    {"type": "chat.snapshot", "message_id": self.job.message_id, "text": self.text},
-                )
+                try:
+                    await self.layer.send(
+                        request["reply_to"],
+                        {"type": "chat.snapshot", "message_id": self.job.message_id, "text": self.text},
+                    )
+                except Exception as error:  # the asking socket falls back to the database
+                    log.warning("reply %s: snapshot not sent: %r", self.job.message_id, error)
 
     async def _finish(self, outcome: _Outcome) -> None:
         error = outcome.error
@@ -188,8 +205,7 @@ class ReplyRunner:
         if outcome.status == Message.Status.INTERRUPTED:
             error_code = "interrupted"
         charge = await database_sync_to_async(self._save_and_bill)(outcome, error_code, error_detail)
-        await self.layer.group_send(
-            self.group,
+        await self._publish(
             {
                 "type": "chat.done",
                 "message_id": self.job.message_id,

@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.shutdown import register_with_daphne  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,3 +20,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Replies being written when the server is told to stop finish or are saved as interrupted.
+register_with_daphne()

@@ -4,6 +4,7 @@ Nothing configured means the embedded defaults of a fresh machine: SQLite, an in
 channel layer and a Celery broker on the local filesystem. DATABASE_URL and REDIS_URL
 switch to PostgreSQL and Redis. DJANGO_ENV=production makes every secret mandatory.
 """
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -95,11 +96,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not pytest's in-memory default: the test server and worker processes share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file, not pytest's in-memory default: the test server and worker processes share it
+    # (they are handed its path). One per test run, so two runs on one machine never collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_glmweb")}
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_glmweb_{os.getpid()}")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -164,6 +166,9 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
 # While a reply streams, its text reaches the database at most this often (and at the end).
 CHAT_FLUSH_INTERVAL_SECONDS = env.float("CHAT_FLUSH_INTERVAL_SECONDS", default=3.0)
 CHAT_MAX_OUTPUT_TOKENS = env.int("CHAT_MAX_OUTPUT_TOKENS", default=4096)
+# When the server is stopped, replies being written get this long to finish before they are
+# saved as interrupted.
+CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=10.0)
 
 # --- Accounts -------------------------------------------------------------------------------
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
@@ -289,3 +294,127 @@ USAGE_SPEND_USERS_PER_PAGE = 50
 USAGE_SPEND_CALLS_PER_PAGE = 50
 
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("usage.context_processors.budget")
+
+# --- Operations: security headers, login protection, health, structured logs -----------------
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += ["glmweb", "axes"]
+# The policy goes on every response (WhiteNoise's too); request ids are bound once the session
+# is known; django-axes must come last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "glmweb.csp.ContentSecurityPolicyMiddleware"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "glmweb.request_log.RequestContextMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Password guessing: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused (site login and admin alike) until the cool-off has passed.
+# Keyed on the pair so nobody can lock a colleague out from elsewhere; spraying many usernames
+# from one address is for the proxy's rate limit (docs/operations.md). Behind a proxy the
+# address is the client's only if Daphne runs with --proxy-headers.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "glmweb.lockout.locked_out"
+
+# Logs: one JSON object per line in production (glmweb/json_logs.py), readable text otherwise;
+# both carry the request id and user id (glmweb/log_context.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "glmweb.log_context.LogContextFilter"}},
+    "formatters": {
+        "json": {"()": "glmweb.json_logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        # Below these levels the HTTP clients and SDKs log request bodies: message text.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
+        "openai": {"level": "INFO"},
+        "zhipuai": {"level": "INFO"},
+    },
+}
+# Workers log through the same handlers and format as the web process.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# /healthz: how long each check (database, channel layer, broker) may take before it counts
+# as failed; keep it under the HEALTHCHECK timeout of the Dockerfile.
+HEALTHZ_TIMEOUT_SECONDS = env.float("HEALTHZ_TIMEOUT_SECONDS", default=3.0)
+
+# --- Production ---------------------------------------------------------------------------
+if PRODUCTION:
+    # Docker's HEALTHCHECK and load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a one-way submission to the browsers' lists, the operator's decision
+        # (SECURE_HSTS_PRELOAD=True); not making it is no deployment fault.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Images ---------------------------------------------------------------------------------
+# CogView models offered in the gallery; the chat's generate_image tool uses IMAGE_TOOL_MODEL.
+IMAGE_MODELS = env.list("IMAGE_MODELS", default=["cogview-4", "cogview-4-250304", "cogview-3-flash"])
+IMAGE_DEFAULT_MODEL = env.str("IMAGE_DEFAULT_MODEL", default="cogview-4")
+IMAGE_TOOL_MODEL = env.str("IMAGE_TOOL_MODEL", default="cogview-4")
+# Queued plus running jobs one user may have; more are refused with a message.
+IMAGE_MAX_ACTIVE_JOBS_PER_USER = env.int("IMAGE_MAX_ACTIVE_JOBS_PER_USER", default=3)
+IMAGE_MAX_PROMPT_CHARS = env.int("IMAGE_MAX_PROMPT_CHARS", default=1000)
+IMAGE_GALLERY_PAGE_SIZE = env.int("IMAGE_GALLERY_PAGE_SIZE", default=24)
+IMAGE_THUMBNAIL_SIZE = env.int("IMAGE_THUMBNAIL_SIZE", default=512)
+# 1302/1305/5xx/timeouts: this many retries after the first request, with full-jitter
+# exponential backoff from IMAGE_RETRY_BASE_DELAY up to IMAGE_RETRY_MAX_DELAY seconds.
+IMAGE_MAX_RETRIES = env.int("IMAGE_MAX_RETRIES", default=3)
+IMAGE_RETRY_BASE_DELAY = env.float("IMAGE_RETRY_BASE_DELAY", default=2.0)
+IMAGE_RETRY_MAX_DELAY = env.float("IMAGE_RETRY_MAX_DELAY", default=30.0)
+# Seconds to wait for CogView's answer to one request (it renders before it answers).
+IMAGE_GENERATION_TIMEOUT = env.float("IMAGE_GENERATION_TIMEOUT", default=180.0)
+# The picture's download from CogView's temporary URL.
+IMAGE_DOWNLOAD_MAX_BYTES = env.int("IMAGE_DOWNLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+IMAGE_DOWNLOAD_CONNECT_TIMEOUT = env.float("IMAGE_DOWNLOAD_CONNECT_TIMEOUT", default=5.0)
+IMAGE_DOWNLOAD_READ_TIMEOUT = env.float("IMAGE_DOWNLOAD_READ_TIMEOUT", default=15.0)
+IMAGE_DOWNLOAD_TIMEOUT = env.float("IMAGE_DOWNLOAD_TIMEOUT", default=60.0)
+# How long a running job belongs to the worker that took it. It must outlast the longest run
+# (retries, timeouts and the download); the task's time limits are derived from it, so a run
+# is stopped before another worker may take its job over.
+IMAGE_JOB_LEASE_SECONDS = env.int("IMAGE_JOB_LEASE_SECONDS", default=900)
+if IMAGE_JOB_LEASE_SECONDS < 60:
+    raise ImproperlyConfigured("IMAGE_JOB_LEASE_SECONDS must be at least 60.")
+# A job that has taken down its worker this many times is failed instead of run again.
+IMAGE_JOB_MAX_RUNS = env.int("IMAGE_JOB_MAX_RUNS", default=5)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not DATABASES["default"].get("TEST"):
+    # Worker processes in the tests open the test database by name, so it must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+# A broker of one's own: a test run (or a second site on the machine) keeps its messages apart.
+_celery_broker_dir = env.str("CELERY_BROKER_DIR", default="")
+if _celery_broker_dir and not REDIS_URL:
+    for _sub in ("queue", "processed"):
+        (Path(_celery_broker_dir) / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(Path(_celery_broker_dir) / "queue"),
+        "data_folder_out": str(Path(_celery_broker_dir) / "queue"),
+        "processed_folder": str(Path(_celery_broker_dir) / "processed"),
+    }
+_celery_key_prefix = env.str("CELERY_BROKER_KEY_PREFIX", default="")
+if _celery_key_prefix and REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": _celery_key_prefix}
+
+# Only with `celery -A glmweb beat` running; every worker also does this once when it starts.
+CELERY_BEAT_SCHEDULE = {
+    "images-requeue-stalled-jobs": {"task": "images.requeue_stalled_jobs", "schedule": 300.0},
+}
