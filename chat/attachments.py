@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from glm.catalog import model_spec
@@ -89,18 +90,13 @@ def image_part(attachment: Attachment) -> dict:
     return {"type": "image_url", "image_url": {"url": encoded}}
 
 
-def delete_files_with(conversation_or_message) -> None:
-    """Remove the stored files of every photo that goes when this object is deleted."""
-    for attachment in conversation_or_message.attachments.all():
-        _delete_files(attachment)
-
-
-__all__ = [
-    "PhotoRefused",
-    "attachment_create",
-    "attachment_delete",
-    "attachments_for_message",
-    "attach_to_message",
-    "image_part",
-    "delete_files_with",
-]
+def delete_files_after_commit(attachments) -> None:
+    """Remove the stored files of photos whose rows this transaction deletes, once it commits
+    (a rolled-back delete keeps its files)."""
+    fields = [
+        field
+        for attachment in attachments
+        for field in (attachment.file, attachment.thumbnail, attachment.model_copy)
+        if field
+    ]
+    transaction.on_commit(lambda: [field.storage.delete(field.name) for field in fields])

@@ -50,6 +50,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversation_summary = {"id": conversation.pk, "title": conversation.title, "model": conversation.model}
         self.group = group_name(conversation.pk)
         self._pending_history: list[Message] | None = None
+        # Events that arrive while the history waits for a snapshot follow it, in order.
+        self._held: list[dict] = []
         self._fallback: asyncio.Task | None = None
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self._send_history()
@@ -102,6 +104,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 if payload["id"] == snapshot["message_id"]:
                     payload["text"] = snapshot["text"]
         await self._send_frame({"type": "history", "conversation": self.conversation_summary, "messages": payloads})
+        held, self._held = self._held, []
+        for frame in held:
+            await self._send_frame(frame)
 
     async def chat_snapshot(self, event):
         if self._fallback_task():
@@ -188,15 +193,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer -------------------------------------------------------
 
     async def chat_message(self, event):
-        await self._send_frame({"type": "message", "message": event["message"]})
+        await self._relay({"type": "message", "message": event["message"]})
 
     async def chat_delta(self, event):
-        await self._send_frame(
+        await self._relay(
             {"type": "delta", "message_id": event["message_id"], "offset": event["offset"], "text": event["text"]}
         )
 
     async def chat_status(self, event):
-        await self._send_frame({"type": "status", "message_id": event["message_id"], "state": event["state"],
+        await self._relay({"type": "status", "message_id": event["message_id"], "state": event["state"],
                                 "message": pick_language(event["texts"], self.language)})
 
     async def chat_done(self, event):
@@ -205,15 +210,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             error = {"code": event["error_code"],
                      "message": describe_error(event["error_code"], event["error_texts"], self.language)}
         if error is not None:
-            await self._send_frame({"type": "error", **error})
-        await self._send_frame({"type": "done", "message_id": event["message_id"], "status": event["status"],
+            await self._relay({"type": "error", **error})
+        await self._relay({"type": "done", "message_id": event["message_id"], "status": event["status"],
                                 "text": event["text"], "usage": event["usage"], "cost": event["cost"], "error": error})
 
     async def chat_deleted(self, event):
-        await self._send_frame({"type": "deleted", "message_ids": event["message_ids"]})
+        await self._relay({"type": "deleted", "message_ids": event["message_ids"]})
 
     async def chat_title(self, event):
-        await self._send_frame({"type": "title", "title": event["title"]})
+        await self._relay({"type": "title", "title": event["title"]})
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -221,6 +226,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         with translation.override(self.language):
             text = str(message)
         await self._send_frame({"type": "error", "code": code, "message": text})
+
+    async def _relay(self, frame: dict) -> None:
+        """Send a frame from the conversation's group, after the history if that is pending."""
+        if self._pending_history is not None:
+            self._held.append(frame)
+        else:
+            await self._send_frame(frame)
 
     async def _send_frame(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .attachments import attach_to_message, attachments_for_message
+from .attachments import attach_to_message, attachments_for_message, delete_files_after_commit
 from .context import ReplyPlan, plan_reply
-from .models import Conversation, Message
+from .models import Attachment, Conversation, Message
 from .refusals import ChatRefused
 
 # A streaming reply not flushed for this long has lost its writer (the process died).
@@ -71,7 +71,9 @@ def conversation_update_settings(
     return conversation
 
 
+@transaction.atomic
 def conversation_delete(*, conversation: Conversation) -> None:
+    delete_files_after_commit(list(conversation.attachments.all()))
     conversation.delete()
 
 
@@ -168,6 +170,7 @@ def reply_after_edit(*, conversation_id: int, message_id, text, runner_channel: 
     text = _validated_text(text, with_photos=edited.attachments.exists())
     later = conversation.messages.filter(id__gt=edited.pk)
     deleted_ids = list(later.values_list("id", flat=True))
+    delete_files_after_commit(list(Attachment.objects.filter(message__in=later)))
     later.delete()
     edited.text = text
     edited.save(update_fields=["text"])

@@ -1,5 +1,7 @@
 """Fixtures shared by every test: a real emulator process, the app pointed at it, and
 temporary media."""
+import os
+
 import pytest
 
 from glm.emulator.testing import RunningEmulator
@@ -17,6 +19,11 @@ def emulator():
 @pytest.fixture(autouse=True)
 def _site_points_at_emulator(request, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    layer = settings.CHANNEL_LAYERS["default"]
+    if layer["BACKEND"].startswith("channels_redis"):
+        # Groups are named by conversation id, and ids repeat between test runs sharing a
+        # Redis: a prefix of this run's own keeps their events apart.
+        layer["CONFIG"] = {**layer["CONFIG"], "prefix": f"asgi-test-{os.getpid()}"}
     if "emulator" in request.fixturenames or request.node.get_closest_marker("glm"):
         running = request.getfixturevalue("emulator")
         settings.ZHIPUAI_API_KEY = running.api_key

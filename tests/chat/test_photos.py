@@ -296,3 +296,25 @@ async def test_more_photos_than_the_model_takes_are_refused():
         await socket.send({"type": "send", "text": "all of them", "attachments": ids})
         refused = await socket.receive()
     assert refused["code"] == "too_many_images" and "5" in refused["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_conversation_removes_its_photo_files(client, conversation, settings):
+    upload(client, conversation, picture())
+    assert stored_files(settings)
+    client.post(f"/c/{conversation.pk}/delete/")
+    assert not Attachment.objects.exists() and stored_files(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editing_an_earlier_message_removes_the_photos_of_the_messages_it_replaces(conversation, settings, alice):
+    from chat import services
+
+    first = Message.objects.create(conversation=conversation, role="user", text="first")
+    later = Message.objects.create(conversation=conversation, role="user", text="with a photo")
+    from chat.attachments import attach_to_message, attachment_create
+
+    photo = attachment_create(conversation=conversation, data=picture(), original_name="p.png")
+    attach_to_message(attachments=[photo], message=later)
+    services.reply_after_edit(conversation_id=conversation.pk, message_id=first.pk, text="edited", runner_channel="x!y")
+    assert not Attachment.objects.exists() and stored_files(settings) == []
