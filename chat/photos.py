@@ -18,6 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Formats accepted from the browser; GIF is converted (first frame), the rest re-encoded as is.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 THUMBNAIL_SIDE = 320
+# The stored original of a PNG upload is compressed fast rather than small: at zlib level 6 a
+# 20-megapixel photo-like PNG took 7-10 s to write, at level 1 about 1 s of CPU, for a file
+# a fifth larger (bench/photos.py, docs/benchmarks.md). Thumbnails keep level 6.
+ORIGINAL_PNG_COMPRESS_LEVEL = 1
 # What the GLM vision API takes (glm-api.md): under 5 MB, at most 6000×6000, JPEG or PNG.
 API_MAX_BYTES = 5 * 1024 * 1024
 API_MAX_SIDE = 6000
@@ -80,13 +84,14 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
         raise PhotoRefused("corrupt", _("The image is damaged or incomplete.")) from None
     if _has_trailing_data(data, source_format):
         raise PhotoRefused("trailing_data", _("The file has extra data after the image and was refused."))
-    image = ImageOps.exif_transpose(image)
+    ImageOps.exif_transpose(image, in_place=True)
     keep_png = source_format in ("PNG", "GIF") or _has_transparency(image)
-    original = _encode(image, png=keep_png)
+    clean = _pixels_without_metadata(image, png=keep_png)
+    original = _encode(clean, png=keep_png, compress_level=ORIGINAL_PNG_COMPRESS_LEVEL)
     return CleanPhoto(
         original=original,
-        thumbnail=_thumbnail(image, png=keep_png),
-        for_model=_fit_for_model(image, original),
+        thumbnail=_thumbnail(clean, png=keep_png),
+        for_model=_fit_for_model(clean, original),
     )
 
 
@@ -95,39 +100,58 @@ def _has_transparency(image: Image.Image) -> bool:
 
 
 def _pixels_without_metadata(image: Image.Image, *, png: bool) -> Image.Image:
-    """A fresh image holding only pixels: no EXIF, GPS, ICC, comments or text chunks travel on."""
+    """A fresh image holding only pixels: no EXIF, GPS, ICC, comments or text chunks travel on.
+
+    The decoded image is closed once its pixels are copied, so a big photo exists at most
+    twice at any moment (a 24-megapixel photo is 96 MB per copy in Pillow's 4-byte pixels).
+    Everything encoded afterwards is this image or made from it by resizing, which carries
+    no metadata either.
+    """
     mode = ("RGBA" if _has_transparency(image) else "RGB") if png else "RGB"
-    clean = Image.new(mode, image.size)
-    clean.paste(image.convert(mode))
+    source = image if image.mode == mode else image.convert(mode)
+    if source is not image:
+        image.close()
+    clean = Image.new(mode, source.size)
+    clean.paste(source)
+    source.close()
     return clean
 
 
-def _encode(image: Image.Image, *, png: bool, quality: int = 90) -> EncodedImage:
-    clean = _pixels_without_metadata(image, png=png)
+def _encode(clean: Image.Image, *, png: bool, quality: int = 90, compress_level: int = 6) -> EncodedImage:
+    """Encodes an image made by _pixels_without_metadata (or resized from one)."""
     buffer = io.BytesIO()
     if png:
-        clean.save(buffer, format="PNG", optimize=False, compress_level=6)
+        clean.save(buffer, format="PNG", optimize=False, compress_level=compress_level)
         content_type = "image/png"
     else:
-        clean.save(buffer, format="JPEG", quality=quality, optimize=False)
+        rgb = clean if clean.mode == "RGB" else clean.convert("RGB")
+        rgb.save(buffer, format="JPEG", quality=quality, optimize=False)
         content_type = "image/jpeg"
     return EncodedImage(buffer.getvalue(), content_type, clean.width, clean.height)
 
 
-def _thumbnail(image: Image.Image, *, png: bool) -> EncodedImage:
-    small = image.copy()
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    return _encode(small, png=png, quality=82)
+def _fitted(image: Image.Image, side: int) -> Image.Image:
+    """The image scaled down to fit a side×side square (itself if it already fits). Resizing
+    with a reducing gap first shrinks by whole factors, so no full-size copy is made."""
+    width, height = image.size
+    scale = side / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.LANCZOS, reducing_gap=3.0)
 
 
-def _fit_for_model(image: Image.Image, original: EncodedImage) -> EncodedImage | None:
+def _thumbnail(clean: Image.Image, *, png: bool) -> EncodedImage:
+    return _encode(_fitted(clean, THUMBNAIL_SIDE), png=png, quality=82)
+
+
+def _fit_for_model(clean: Image.Image, original: EncodedImage) -> EncodedImage | None:
     """A copy within the API's limits, shrinking only as much as needed so text stays legible."""
     if len(original.data) < API_MAX_BYTES and max(original.width, original.height) <= API_MAX_SIDE:
         return None
-    candidate = image
-    if max(image.size) > API_MAX_SIDE:
-        candidate = image.copy()
-        candidate.thumbnail((API_MAX_SIDE, API_MAX_SIDE))
+    candidate = _fitted(clean, API_MAX_SIDE)
+    if candidate.mode != "RGB":
+        candidate = candidate.convert("RGB")  # once, not at every quality tried
     quality = 88
     while True:
         encoded = _encode(candidate, png=False, quality=quality)

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from glm.catalog import model_spec
+
 from . import selectors, services
 from .forms import ConversationSettingsForm, RenameForm
 
@@ -51,6 +53,9 @@ def conversation_page(request, pk):
             "ws_path": f"/ws/chat/{conversation.pk}/",
             "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
             "model": conversation.model,
+            # Photos go to the vision model, whatever the conversation's model is.
+            "vision_model": settings.VISION_MODEL,
+            "max_images": model_spec(settings.VISION_MODEL).max_images,
         },
     )
     return render(request, "chat/conversation.html", context)

@@ -1,4 +1,6 @@
-// Entry point of the conversation page: wires the socket, the message view and the composer.
+// Entry point of the conversation page: wires the socket, the message view, the composer and
+// its photos.
+import { PhotoTray } from "./attachments.js";
 import { ChatSocket } from "./chat-socket.js";
 import { ChatView } from "./chat-view.js";
 import { Composer } from "./composer.js";
@@ -7,7 +9,7 @@ import { readJSON, t } from "./i18n.js";
 // Refusals of a frame (nothing changed); any other code is a failed reply.
 const REFUSALS = new Set([
   "bad_json", "unknown_type", "missing_field", "too_long", "empty", "busy",
-  "nothing_to_regenerate", "not_found", "nothing_to_stop",
+  "nothing_to_regenerate", "not_found", "nothing_to_stop", "too_many_images",
 ]);
 const PENDING_TIMEOUT_MS = 20000;
 
@@ -32,13 +34,37 @@ const view = new ChatView({
   },
 });
 
-const composer = new Composer(document.getElementById("composer"), {
+const composerForm = document.getElementById("composer");
+const photoStrip = composerForm.querySelector("[data-role=photos]");
+const photos = new PhotoTray({
+  strip: photoStrip,
+  message: composerForm.querySelector("[data-role=photo-message]"),
+  note: composerForm.querySelector("[data-role=photo-note]"),
+  input: composerForm.querySelector("[data-role=photo-input]"),
+  button: composerForm.querySelector("[data-role=attach]"),
+  dropZone: document.getElementById("main"),
+  uploadUrl: photoStrip.dataset.uploadUrl,
+  deleteUrl: photoStrip.dataset.deleteUrl,
+  maxImages: config.max_images,
+  visionModel: config.vision_model,
+  model: config.model,
+});
+
+const composer = new Composer(composerForm, {
   maxChars: config.max_message_chars,
-  onSend: (text) => {
-    if (perform({ type: "send", text }, { kind: "send", text })) view.scrollToBottom({ force: true });
+  photos,
+  onSend: (text, attachments) => {
+    const frame = { type: "send", text, attachments };
+    if (perform(frame, { kind: "send", text })) view.scrollToBottom({ force: true });
   },
   onStop: () => perform({ type: "stop" }, { kind: "stop" }),
 });
+photos.addEventListener("change", () => composer.refresh());
+
+function sent() {
+  composer.clear();
+  photos.clear();
+}
 
 function perform(frame, meta) {
   if (pending || !socket.send(frame)) return false;
@@ -81,7 +107,7 @@ socket.addEventListener("frame", (event) => {
 
   if (frame.type === "history" && pending) {
     // Reconnected with a request in flight: the history says whether it landed.
-    if (pending.kind === "send" && view.lastUserText()?.trim() === pending.text) composer.clear();
+    if (pending.kind === "send" && view.lastUserText()?.trim() === pending.text) sent();
     settle();
   }
   if (frame.type === "done" && pending?.kind === "stop") settle();
@@ -95,7 +121,7 @@ view.addEventListener("message", (event) => {
   }
   if (!pending) return;
   if (pending.kind === "send" && message.role === "user" && isNew) {
-    composer.clear();
+    sent();
     view.scrollToBottom({ force: true });
     settle();
   } else if (pending.kind === "edit" && message.role === "user" && message.id === pending.id) {
@@ -117,6 +143,7 @@ view.addEventListener("conversation", (event) => {
   const { conversation } = event.detail;
   setTitle(conversation.title);
   if (modelElement && conversation.model) modelElement.textContent = conversation.model;
+  if (conversation.model) photos.setModel(conversation.model);
 });
 document.addEventListener("glm:conversation-renamed", (event) => {
   if (String(event.detail.id) === String(config.conversation_id)) setTitle(event.detail.title);

@@ -33,6 +33,10 @@ export class ChatSocket extends EventTarget {
     ws.addEventListener("open", () => {
       if (this.ws === ws) this.setState({ state: "open" });
     });
+    // Frames that overtake this connection's history: the server joins a live reply before
+    // the text so far reaches it, so deltas (even the end of the reply) can come first. They
+    // are applied after the history, which they extend; their offsets skip what it repeats.
+    let early = [];
     ws.addEventListener("message", (event) => {
       if (this.ws !== ws) return;
       let frame;
@@ -42,10 +46,21 @@ export class ChatSocket extends EventTarget {
         return;
       }
       if (!frame || typeof frame.type !== "string") return;
+      if (frame.type !== "history" && early !== null) {
+        early.push(frame);
+        return;
+      }
       // Only a connection that got as far as its history counts as healthy; a server that
       // accepts and drops at once must not be hammered without delay.
       if (frame.type === "history") this.attempt = 0;
       this.dispatchEvent(new CustomEvent("frame", { detail: frame }));
+      if (early !== null) {
+        const held = early;
+        early = null;
+        for (const later of held) {
+          if (this.ws === ws) this.dispatchEvent(new CustomEvent("frame", { detail: later }));
+        }
+      }
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

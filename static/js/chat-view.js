@@ -5,6 +5,7 @@
 // Events: "phase" {phase: null | "waiting" | "retrying" | "streaming"}, "conversation"
 // {conversation}, "title" {title}, "message" {message, isNew}, "done" {frame}, "gap" {}.
 import { renderMarkdown } from "./markdown.js";
+import { photoFigures } from "./attachments.js";
 import { copyText, flashCopied } from "./clipboard.js";
 import { iconButton } from "./icons.js";
 import { t } from "./i18n.js";
@@ -73,6 +74,9 @@ export class ChatView extends EventTarget {
     this.actions = actions;
     this.entries = new Map();
     this.loaded = false;
+    // The conversation's own model: a reply by another one (photos go to the vision model)
+    // says so.
+    this.conversationModel = null;
     this.phase = null;
     this.locked = false;
     this.notice = null;
@@ -115,6 +119,7 @@ export class ChatView extends EventTarget {
     for (const entry of this.entries.values()) entry.el.remove();
     this.entries.clear();
     this.clearNotice();
+    if (frame.conversation?.model) this.conversationModel = frame.conversation.model;
     for (const message of frame.messages || []) this.insert(message);
     this.loading.hidden = true;
     this.loaded = true;
@@ -175,6 +180,11 @@ export class ChatView extends EventTarget {
     const entry = this.entries.get(frame.message_id);
     if (!entry) return;
     entry.data.status = frame.status || "complete";
+    // The final text is authoritative (docs/protocol.md): it repairs a piece lost on the way.
+    if (typeof frame.text === "string") {
+      entry.data.text = frame.text;
+      entry.cpLength = codePointLength(frame.text);
+    }
     if ("usage" in frame) entry.data.usage = frame.usage;
     if ("cost" in frame) entry.data.cost = frame.cost;
     if ("error" in frame) entry.data.error = frame.error;
@@ -324,6 +334,9 @@ export class ChatView extends EventTarget {
     body.className = "msg__body";
     const content = document.createElement("div");
     content.className = role === "user" ? "msg__bubble" : "msg__content markdown";
+    const photos = document.createElement("div");
+    photos.className = "msg__photos";
+    photos.hidden = true;
     const placeholder = document.createElement("div");
     placeholder.className = "msg__placeholder";
     placeholder.append(span("dots", ""), span("msg__placeholder-text", ""));
@@ -354,12 +367,12 @@ export class ChatView extends EventTarget {
       avatar.textContent = "G";
       el.append(avatar);
     }
-    body.append(content, placeholder, error, footer);
+    body.append(photos, content, placeholder, error, footer);
     el.append(body);
     return {
       data: { ...message, text: message.text || "" },
       cpLength: codePointLength(message.text || ""),
-      el, content, placeholder, error, meta, buttons,
+      el, content, photos, photoKey: "", placeholder, error, meta, buttons,
       retrying: false, dirty: false, renderQueued: false, lastRender: 0, editor: null,
     };
   }
@@ -391,7 +404,9 @@ export class ChatView extends EventTarget {
       else if (data.text) renderMarkdown(entry.content, data.text, { streaming });
       else entry.content.replaceChildren();
     }
-    entry.content.hidden = Boolean(entry.editor) || (!data.text && data.role !== "user");
+    const photoCount = this.renderPhotos(entry);
+    // A message may be only photos: then it has no bubble.
+    entry.content.hidden = Boolean(entry.editor) || (!data.text && (data.role !== "user" || photoCount > 0));
 
     const waiting = streaming && !data.text;
     entry.placeholder.hidden = !waiting;
@@ -409,12 +424,30 @@ export class ChatView extends EventTarget {
     if (streaming) this.keepPinned();
   }
 
+  /** Draws a message's photos when they changed; returns how many it has. */
+  renderPhotos(entry) {
+    const photos = Array.isArray(entry.data.attachments) ? entry.data.attachments : [];
+    const key = photos.map((photo) => photo.id).join(",");
+    if (key !== entry.photoKey) {
+      entry.photoKey = key;
+      entry.photos.replaceChildren(...photoFigures(photos));
+      entry.photos.hidden = photos.length === 0;
+    }
+    return photos.length;
+  }
+
   renderMeta(entry) {
     const { data, meta } = entry;
     const parts = [];
     if (data.status === "stopped") parts.push(span("badge", t("stopped")));
     if (data.status === "interrupted") parts.push(span("badge badge--warning", t("interrupted")));
-    if (data.role === "assistant" && data.model) parts.push(span("msg__model", data.model));
+    if (data.role === "assistant" && data.model) {
+      if (this.conversationModel && data.model !== this.conversationModel) {
+        parts.push(span("msg__model msg__model--other", t("answered_by", { model: data.model })));
+      } else {
+        parts.push(span("msg__model", data.model));
+      }
+    }
     const time = data.created_at ? formatTime(data.created_at) : null;
     if (time) {
       const element = document.createElement("time");

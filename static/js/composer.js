@@ -4,13 +4,16 @@
 //
 // Modes: "offline" (no connection), "idle", "sending" (sent, not yet acknowledged),
 // "waiting" (no token yet), "retrying", "streaming", "stopping".
+//
+// With photos (a PhotoTray from attachments.js) a message may have no text, and nothing is
+// sent while a photo is still uploading.
 import { t } from "./i18n.js";
 
 const REPLY_MODES = new Set(["waiting", "retrying", "streaming"]);
 const MAX_HEIGHT_RATIO = 0.4; // of the viewport
 
 export class Composer {
-  constructor(form, { maxChars, onSend, onStop }) {
+  constructor(form, { maxChars, onSend, onStop, photos = null }) {
     this.form = form;
     this.input = form.querySelector("textarea");
     this.button = form.querySelector("[data-role=send]");
@@ -21,6 +24,7 @@ export class Composer {
     this.maxChars = maxChars || 32000;
     this.onSend = onSend;
     this.onStop = onStop;
+    this.photos = photos;
     this.mode = "offline";
     this.connectionText = t("connecting");
 
@@ -57,8 +61,14 @@ export class Composer {
 
   submit() {
     const text = this.input.value.trim();
-    if (this.mode !== "idle" || !text || this.length() > this.maxChars) return;
-    this.onSend(text);
+    const photoIds = this.photos ? this.photos.readyIds() : [];
+    if (this.mode !== "idle" || this.uploading() || this.length() > this.maxChars) return;
+    if (!text && !photoIds.length) return;
+    this.onSend(text, photoIds);
+  }
+
+  uploading() {
+    return Boolean(this.photos?.uploading());
   }
 
   length() {
@@ -104,7 +114,8 @@ export class Composer {
     this.buttonLabel.textContent = label;
     this.button.setAttribute("aria-label", label);
     this.button.title = replying ? `${label} (Esc)` : label;
-    this.button.disabled = replying ? false : mode !== "idle" || length === 0 || tooLong;
+    const nothing = length === 0 && !(this.photos && this.photos.readyIds().length);
+    this.button.disabled = replying ? false : mode !== "idle" || nothing || tooLong || this.uploading();
 
     let status = "";
     if (mode === "offline") status = this.connectionText || t("connecting");

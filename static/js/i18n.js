@@ -1,14 +1,19 @@
 // Translated interface strings for scripts. The page renders them (already in the reader's
-// language) as JSON in <script type="application/json" id="i18n-strings">.
+// language) as JSON in <script type="application/json" id="i18n-strings">; a page may add its
+// own in id="i18n-page-strings", merged over the site-wide ones.
 let strings = null;
 
-function load() {
-  const element = document.getElementById("i18n-strings");
+function parse(id) {
+  const element = document.getElementById(id);
   try {
-    strings = element ? JSON.parse(element.textContent) : {};
+    return element ? JSON.parse(element.textContent) : {};
   } catch {
-    strings = {};
+    return {};
   }
+}
+
+function load() {
+  strings = { ...parse("i18n-strings"), ...parse("i18n-page-strings") };
 }
 
 /** The string for `key`, with `{name}` placeholders filled from `values`. */
