@@ -214,6 +214,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._relay({"type": "done", "message_id": event["message_id"], "status": event["status"],
                                 "text": event["text"], "usage": event["usage"], "cost": event["cost"], "error": error})
 
+    async def chat_tool(self, event):
+        await self._relay({"type": "tool", "message_id": event["message_id"], "tool": event["tool"]})
+
     async def chat_deleted(self, event):
         await self._relay({"type": "deleted", "message_ids": event["message_ids"]})
 

@@ -64,6 +64,7 @@ def message_payload(message: Message, language: str) -> dict:
         "usage": usage_of(message),
         "cost": None if message.cost is None else str(message.cost),
         "attachments": [attachment_payload(a) for a in message.attachments.all()],
+        "tools": message.tools,
     }
 
 

@@ -45,6 +45,8 @@ class Message(models.Model):
     # Both languages are kept so every viewer reads the failure in their own.
     error_detail = models.JSONField(default=dict, blank=True)
     glm_request_id = models.CharField(max_length=80, blank=True)
+    # Tool calls made while writing this reply: [{"id", "name", "arguments", "result"}].
+    tools = models.JSONField(default=list, blank=True)
     # A display copy of what the ledger (usage.UsageRecord) charged for this reply.
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -9,6 +9,7 @@ any process sharing the channel layer can reach it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,13 +25,16 @@ from usage.ledger import record_chat_usage
 
 from . import services
 from .glm_client import async_chat_client
-from .models import Message
+from .models import Conversation, Message
 from .services import ReplyJob
+from .tools import run_tool, tool_schemas
 from .titles import write_title
 
 log = logging.getLogger(__name__)
 
 _running: set[asyncio.Task] = set()
+# Rounds of tool calls one reply may make before the model must answer in text.
+MAX_TOOL_ROUNDS = 3
 
 
 def group_name(conversation_id: int) -> str:
@@ -84,6 +88,10 @@ class ReplyRunner:
         self.group = group_name(job.conversation_id)
         self._task: asyncio.Task | None = None
         self._streaming = False
+        self._last_flush = time.monotonic()
+        # What the model is sent; tool rounds append the calls and their results.
+        self.messages = list(job.messages)
+        self.tools: list[dict] = []
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -112,59 +120,114 @@ class ReplyRunner:
             await write_title(job=self.job, group=self.group)
 
     async def _stream(self) -> _Outcome:
-        job = self.job
-        flush_interval = settings.CHAT_FLUSH_INTERVAL_SECONDS
-        last_flush = time.monotonic()
-        finish: Finish | None = None
-        try:
-            async for event in async_chat_client().stream_chat(
-                model=job.model,
-                messages=job.messages,
-                temperature=job.temperature,
-                top_p=job.top_p,
-                max_tokens=job.max_tokens,
-                user_id=f"user-{job.user_id:06d}",
-            ):
-                if isinstance(event, TextDelta):
-                    offset = len(self.text)
-                    self.text += event.text
-                    await self._publish(
-                        {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
-                    )
-                    if time.monotonic() - last_flush >= flush_interval:
-                        await database_sync_to_async(services.reply_save_progress)(
-                            message_id=job.message_id, text=self.text
-                        )
-                        last_flush = time.monotonic()
-                elif isinstance(event, Retrying):
-                    await self._publish(
-                        {
-                            "type": "chat.status",
-                            "message_id": job.message_id,
-                            "state": "retrying",
-                            "texts": _both_languages(event.error),
-                        },
-                    )
-                elif isinstance(event, Finish):
-                    finish = event
-                elif isinstance(event, ToolCall):
-                    # No tools are offered to chat replies yet; a stray call is ignored.
-                    log.warning("reply %s: unexpected tool call %s", job.message_id, event.name)
-        except GLMError as error:
-            return _Outcome(
-                status=Message.Status.ERROR,
-                usage=error.usage,
-                usage_exact=error.usage is not None,
-                request_id=error.request_id or "",
-                error=error,
-            )
-        assert finish is not None, "a stream that ends without raising ends with a Finish"
+        """Stream the reply; when the model calls tools, run them and stream on with their
+        results (each round is one billable API call), up to MAX_TOOL_ROUNDS rounds."""
+        for round_number in range(MAX_TOOL_ROUNDS + 1):
+            offer_tools = self.job.offer_tools and round_number < MAX_TOOL_ROUNDS
+            try:
+                finish, calls = await self._stream_round(tools=tool_schemas() if offer_tools else None)
+            except GLMError as error:
+                return _Outcome(
+                    status=Message.Status.ERROR,
+                    usage=error.usage,
+                    usage_exact=error.usage is not None,
+                    request_id=error.request_id or "",
+                    error=error,
+                )
+            if finish.reason != "tool_calls" or not calls:
+                break
+            await self._bill_tool_round(finish, round_number)
+            await self._run_tools(calls)
         return _Outcome(
             status=Message.Status.COMPLETE,
             usage=finish.usage,
             usage_exact=finish.usage is not None,
             finish_reason=finish.reason,
             request_id=finish.request_id or "",
+        )
+
+    async def _stream_round(self, *, tools: list[dict] | None) -> tuple[Finish, list[ToolCall]]:
+        job = self.job
+        flush_interval = settings.CHAT_FLUSH_INTERVAL_SECONDS
+        finish: Finish | None = None
+        calls: list[ToolCall] = []
+        async for event in async_chat_client().stream_chat(
+            model=job.model,
+            messages=self.messages,
+            temperature=job.temperature,
+            top_p=job.top_p,
+            max_tokens=job.max_tokens,
+            tools=tools,
+            user_id=f"user-{job.user_id:06d}",
+        ):
+            if isinstance(event, TextDelta):
+                offset = len(self.text)
+                self.text += event.text
+                await self._publish(
+                    {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
+                )
+                if time.monotonic() - self._last_flush >= flush_interval:
+                    await database_sync_to_async(services.reply_save_progress)(message_id=job.message_id, text=self.text)
+                    self._last_flush = time.monotonic()
+            elif isinstance(event, Retrying):
+                await self._publish(
+                    {
+                        "type": "chat.status",
+                        "message_id": job.message_id,
+                        "state": "retrying",
+                        "texts": _both_languages(event.error),
+                    },
+                )
+            elif isinstance(event, ToolCall):
+                calls.append(event)
+            elif isinstance(event, Finish):
+                finish = event
+        assert finish is not None, "a stream that ends without raising ends with a Finish"
+        return finish, calls
+
+    async def _run_tools(self, calls: list[ToolCall]) -> None:
+        """Run each call, tell the sockets, and hand the results to the model's next round."""
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": self.text,
+                "tool_calls": [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in calls
+                ],
+            }
+        )
+        for call in calls:
+            result = await database_sync_to_async(self._run_tool)(call)
+            record = {"id": call.id, "name": call.name, "arguments": call.arguments, "result": result}
+            self.tools.append(record)
+            await self._publish({"type": "chat.tool", "message_id": self.job.message_id, "tool": record})
+            self.messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, ensure_ascii=False)}
+            )
+
+    def _run_tool(self, call: ToolCall) -> dict:
+        conversation = Conversation.objects.select_related("user").get(pk=self.job.conversation_id)
+        return run_tool(
+            name=call.name,
+            arguments_json=call.arguments,
+            user=conversation.user,
+            conversation=conversation,
+            tool_call_id=call.id,
+        )
+
+    async def _bill_tool_round(self, finish: Finish, round_number: int) -> None:
+        usage = finish.usage or estimate_completion_usage(messages=self.messages, completion_text="")
+        await database_sync_to_async(record_chat_usage)(
+            user_id=self.job.user_id,
+            kind=self.job.kind,
+            model=self.job.model,
+            usage=usage,
+            exact=finish.usage is not None,
+            charge_key=f"reply:{self.job.message_id}:tools:{round_number}",
+            conversation_id=self.job.conversation_id,
+            message_id=self.job.message_id,
+            glm_request_id=finish.request_id,
         )
 
     async def _publish(self, event: dict) -> None:
@@ -231,7 +294,7 @@ class ReplyRunner:
             return outcome.usage, True
         if not self.text:
             return None
-        return estimate_completion_usage(messages=self.job.messages, completion_text=self.text), False
+        return estimate_completion_usage(messages=self.messages, completion_text=self.text), False
 
     def _save_and_bill(self, outcome: _Outcome, error_code: str, error_detail: dict):
         job = self.job
@@ -243,6 +306,7 @@ class ReplyRunner:
             error_code=error_code,
             error_detail=error_detail,
             glm_request_id=outcome.request_id,
+            tools=self.tools,
         )
         billable = self._billable_usage(outcome)
         if billable is None:

@@ -34,6 +34,7 @@ class ReplyJob:
     max_tokens: int
     runner_channel: str
     first_exchange: bool
+    offer_tools: bool
 
 
 @dataclass
@@ -130,6 +131,8 @@ def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Messa
         max_tokens=plan.max_tokens,
         runner_channel=runner_channel,
         first_exchange=len(history) == 1 and not conversation.title_is_custom,
+        # The vision models' small context is kept for the photos.
+        offer_tools=plan.kind == "chat",
     )
     return reply, job
 
@@ -191,8 +194,10 @@ def reply_finish(
     error_code: str = "",
     error_detail: dict | None = None,
     glm_request_id: str = "",
+    tools: list | None = None,
 ) -> None:
     Message.objects.filter(pk=message_id).update(
+        tools=tools or [],
         text=text,
         status=status,
         finish_reason=finish_reason,
