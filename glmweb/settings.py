@@ -87,7 +87,9 @@ TEMPLATES = [
 VAR_DIR = Path(env.str("GLMWEB_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# An empty value (a blank line in .env) means "not set", like a missing one.
+_DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or _DEFAULT_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with "database is locked".
@@ -126,7 +128,7 @@ else:
     # A broker that needs no server: messages are files under var/, so a real worker process
     # (not eager mode) consumes what the web process queues.
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -134,6 +136,8 @@ else:
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Broadcast (remote control) messages; kombu would otherwise write ./control/.
+        "control_folder": str(_broker_dir / "control"),
     }
 
 CELERY_TASK_ACKS_LATE = True
@@ -195,7 +199,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or VAR_DIR / "media")
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -413,6 +417,16 @@ if _celery_broker_dir and not REDIS_URL:
 _celery_key_prefix = env.str("CELERY_BROKER_KEY_PREFIX", default="")
 if _celery_key_prefix and REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": _celery_key_prefix}
+
+# A channel-layer key prefix of one's own (Redis only), so that processes started together
+# (a test run's web process and its workers) share events that other runs never see.
+_channel_layer_prefix = env.str("CHANNEL_LAYER_PREFIX", default="")
+if _channel_layer_prefix and REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"] = {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": _channel_layer_prefix}
+
+# How long a worker waits for the result of a pool process that died before it gives the
+# message back (reject_on_worker_lost). Results are not kept here, so waiting gains nothing.
+CELERY_WORKER_LOST_WAIT = env.float("CELERY_WORKER_LOST_WAIT", default=10.0)
 
 # Only with `celery -A glmweb beat` running; every worker also does this once when it starts.
 CELERY_BEAT_SCHEDULE = {
