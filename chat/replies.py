@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import translation
 
 from glm.errors import GLMError
 from glm.events import Finish, Retrying, TextDelta, ToolCall, Usage
 from glm.pricing import estimate_completion_usage
 from usage.ledger import record_chat_usage
+from usage.limits import RateLimited, acquire_model_slot
 
 from . import services
 from .glm_client import async_chat_client
@@ -67,6 +69,21 @@ def _log_failure(task: asyncio.Task) -> None:
 
 def _both_languages(error: GLMError) -> dict:
     return {"en": error.user_message("en"), "zh-hans": error.user_message("zh-hans")}
+
+
+class _LocalRefusal:
+    """A refusal of our own (the model's rate limit) shaped like a GLMError for _finish."""
+
+    usage = None
+    request_id = None
+
+    def __init__(self, code: str, lazy_message):
+        self.code = code
+        self._message = lazy_message
+
+    def user_message(self, language: str) -> str:
+        with translation.override(language):
+            return str(self._message)
 
 
 @dataclass
@@ -125,7 +142,11 @@ class ReplyRunner:
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             offer_tools = self.job.offer_tools and round_number < MAX_TOOL_ROUNDS
             try:
+                # Keep under the account's requests per minute for this model (every process).
+                await acquire_model_slot(model=self.job.model)
                 finish, calls = await self._stream_round(tools=tool_schemas() if offer_tools else None)
+            except RateLimited as limited:
+                return _Outcome(status=Message.Status.ERROR, error=_LocalRefusal(limited.code, limited.message))
             except GLMError as error:
                 return _Outcome(
                     status=Message.Status.ERROR,

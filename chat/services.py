@@ -10,6 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from usage.budgets import BudgetExceeded, ensure_within_budget, estimate_chat_cost
+from usage.limits import RateLimited, check_user_rate
+
 from .attachments import attach_to_message, attachments_for_message, delete_files_after_commit
 from .context import ReplyPlan, plan_reply
 from .models import Attachment, Conversation, Message
@@ -110,6 +113,15 @@ def _lock_idle_conversation(conversation_id: int) -> Conversation:
 def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Message, ReplyJob]:
     history = list(conversation.messages.order_by("id").prefetch_related("attachments"))
     plan: ReplyPlan = plan_reply(conversation=conversation, history=history)
+    try:
+        check_user_rate(user=conversation.user_id)
+        ensure_within_budget(
+            user=conversation.user_id,
+            estimated_cost=estimate_chat_cost(model=plan.model, messages=plan.messages, max_tokens=plan.max_tokens),
+        )
+    except (BudgetExceeded, RateLimited) as refused:
+        # Raised inside the transaction: the user's message is not kept either.
+        raise ChatRefused(refused.code, refused.message) from None
     reply = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,

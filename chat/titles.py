@@ -9,6 +9,7 @@ from django.conf import settings
 
 from glm.errors import GLMError
 from usage.ledger import record_chat_usage
+from usage.limits import RateLimited, acquire_model_slot
 
 from . import services
 from .glm_client import async_chat_client
@@ -36,6 +37,12 @@ async def write_title(*, job, group: str) -> None:
         {"role": "system", "content": _INSTRUCTION},
         {"role": "user", "content": first_user_text[:1000]},
     ]
+    try:
+        # A title is a nicety: it never waits for, or takes the last of, the model's minute.
+        await acquire_model_slot(model=settings.CHAT_TITLE_MODEL, wait_seconds=0)
+    except RateLimited:
+        log.info("title for conversation %s skipped: the title model is at its limit", job.conversation_id)
+        return
     try:
         result = await async_chat_client().complete_chat(
             model=settings.CHAT_TITLE_MODEL, messages=prompt, max_tokens=30, temperature=0.3

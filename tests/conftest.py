@@ -19,6 +19,10 @@ def emulator():
 @pytest.fixture(autouse=True)
 def _site_points_at_emulator(request, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The manual's free tier allows glm-4-flash 10 requests a minute, which the suite exceeds;
+    # the limiter has tests of its own (tests/usage/test_limits.py) that set their values.
+    settings.USAGE_MODEL_LIMITS_ENABLED = False
+    settings.USAGE_USER_RPM = 0
     layer = settings.CHANNEL_LAYERS["default"]
     if layer["BACKEND"].startswith("channels_redis"):
         # Groups are named by conversation id, and ids repeat between test runs sharing a

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class UsageConfig(AppConfig):
     name = "usage"
-    verbose_name = "Usage and spend"
+    verbose_name = _("Usage and spend")

@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from glm.events import Usage
-from glm.pricing import Price, chat_cost, parse_price_overrides, price_for
+from glm.pricing import Price, chat_cost
 
 from .models import UsageRecord
+from .prices import price_in_force
+from .rollup import add_to_days
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,9 @@ class Charge:
 
 
 def current_price(model: str) -> Price:
-    """The price in force now: the manual's table, with the operator's overrides on top."""
-    return price_for(model, parse_price_overrides(settings.GLM_PRICE_OVERRIDES))
+    """The price in force now: staff's prices from the admin, else the operator's GLM_PRICES,
+    else the manual's table (usage/prices.py)."""
+    return price_in_force(model=model)
 
 
 def record_chat_usage(
@@ -43,7 +45,7 @@ def record_chat_usage(
     cost = chat_cost(price, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
     try:
         with transaction.atomic():
-            record, _ = UsageRecord.objects.get_or_create(
+            record, created = UsageRecord.objects.get_or_create(
                 charge_key=charge_key,
                 defaults=dict(
                     user_id=user_id,
@@ -62,7 +64,51 @@ def record_chat_usage(
                     exact=exact,
                 ),
             )
+            if created:
+                add_to_days(record)
     except IntegrityError:
         # A concurrent writer won the race for this charge_key: theirs is the one charge.
+        record = UsageRecord.objects.get(charge_key=charge_key)
+    return Charge(record.prompt_tokens, record.completion_tokens, record.cost, record.exact)
+
+
+def record_image_usage(
+    *,
+    user_id: int,
+    model: str,
+    images: int,
+    charge_key: str,
+    image_job_id: int | None = None,
+    conversation_id: int | None = None,
+    glm_request_id: str | None = None,
+) -> Charge:
+    """Charge generated pictures at the per-image price. Calling it again with the same
+    charge_key (a job run twice) charges nothing more and returns the first charge."""
+    from glm.pricing import image_cost
+
+    price = current_price(model)
+    cost = image_cost(price, images=images)
+    try:
+        with transaction.atomic():
+            record, created = UsageRecord.objects.get_or_create(
+                charge_key=charge_key,
+                defaults=dict(
+                    user_id=user_id,
+                    kind=UsageRecord.Kind.IMAGE,
+                    model=model,
+                    image_job_id=image_job_id,
+                    conversation_id=conversation_id,
+                    images=images,
+                    input_price_per_million=price.input_per_million,
+                    output_price_per_million=price.output_per_million,
+                    image_price=price.per_image,
+                    cost=cost,
+                    glm_request_id=glm_request_id or "",
+                    exact=True,
+                ),
+            )
+            if created:
+                add_to_days(record)
+    except IntegrityError:
         record = UsageRecord.objects.get(charge_key=charge_key)
     return Charge(record.prompt_tokens, record.completion_tokens, record.cost, record.exact)

@@ -15,6 +15,10 @@ _FRAME_ERROR = re.compile(r"\[\[glm-frame-error:([0-9A-Za-z_]+)@(\d+)\]\]")
 _SLOW = re.compile(r"\[\[glm-slow:(\d+)\]\]")
 _HANG = re.compile(r"\[\[glm-hang\]\]")
 _LENGTH = re.compile(r"\[\[glm-len:(\d+)\]\]")
+# How /files/ serves a generated picture (image prompts only).
+_FILE = re.compile(r"\[\[glm-file:(expired|not-image)\]\]")
+_FILE_PAD = re.compile(r"\[\[glm-file-pad:(\d+)\]\]")
+_FILE_SLOW = re.compile(r"\[\[glm-file-slow:(\d+)\]\]")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,9 @@ class Triggers:
     slow_ms: int | None = None
     hang: bool = False
     length: int | None = None
+    file_fault: str | None = None
+    file_pad: int | None = None
+    file_slow_ms: int | None = None
 
 
 NO_TRIGGERS = Triggers()
@@ -44,6 +51,9 @@ def parse_triggers(text: str | None) -> Triggers:
     frame_error = _FRAME_ERROR.search(text)
     slow = _SLOW.search(text)
     length = _LENGTH.search(text)
+    file_fault = _FILE.search(text)
+    file_pad = _FILE_PAD.search(text)
+    file_slow = _FILE_SLOW.search(text)
     return Triggers(
         error_code=error.group(1) if error else None,
         error_times=int(error.group(2)) if error and error.group(2) is not None else None,
@@ -55,6 +65,9 @@ def parse_triggers(text: str | None) -> Triggers:
         slow_ms=int(slow.group(1)) if slow else None,
         hang=bool(_HANG.search(text)),
         length=int(length.group(1)) if length else None,
+        file_fault=file_fault.group(1) if file_fault else None,
+        file_pad=int(file_pad.group(1)) if file_pad else None,
+        file_slow_ms=int(file_slow.group(1)) if file_slow else None,
     )
 
 

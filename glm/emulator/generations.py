@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 from aiohttp import web
 
 from .delivery import drop_before_answering, hang_until_client_leaves, read_json, sleep_ms
 from .errors import EmulatorError
-from .faults import parse_triggers
-from .images import parse_image_request, render_png
+from .faults import Triggers, parse_triggers
+from .files import PLAIN, Delivery
+from .images import pad_png, parse_image_request, render_png
 from .state import record_of, state_of
 from .wire import dumps
 
@@ -40,7 +42,7 @@ async def image_generations(request: web.Request) -> web.StreamResponse:
         png = await asyncio.to_thread(render_png, image_request.prompt, image_request.width, image_request.height)
     finally:
         slot.release()
-    name = state.files.put_png(png)
+    name = _store(state, png, triggers)
     body = {
         "created": int(time.time()),
         "data": [{"url": f"{request.scheme}://{request.host}/files/{name}"}],
@@ -49,8 +51,52 @@ async def image_generations(request: web.Request) -> web.StreamResponse:
     return web.Response(body=dumps(body), content_type="application/json", charset="utf-8")
 
 
-async def generated_file(request: web.Request) -> web.Response:
-    data = state_of(request).files.get(request.match_info["name"])
+# A slow download ([[glm-file-slow:MS]]) comes in this many pieces, MS apart.
+SLOW_PIECES = 20
+PIECE_BYTES = 64 * 1024
+NOT_AN_IMAGE = b"<!DOCTYPE html><html><body>This is not a picture.</body></html>\n"
+
+
+def _store(state, png: bytes, triggers: Triggers) -> str:
+    """Keep the picture, shaped by the prompt's [[glm-file...]] triggers."""
+    if triggers.file_fault == "not-image":
+        png = NOT_AN_IMAGE
+    if triggers.file_pad:
+        png = pad_png(png, triggers.file_pad)
+    delivery = PLAIN
+    if triggers.file_slow_ms or triggers.file_pad:
+        delivery = Delivery(pause_ms=triggers.file_slow_ms or 0, chunked=bool(triggers.file_pad))
+    ttl = 0 if triggers.file_fault == "expired" else None
+    return state.files.put_png(png, ttl_seconds=ttl, delivery=delivery)
+
+
+async def generated_file(request: web.Request) -> web.StreamResponse:
+    files = state_of(request).files
+    name = request.match_info["name"]
+    data = files.get(name)
     if data is None:
         raise web.HTTPNotFound(text="file not found or expired")
-    return web.Response(body=data, content_type="image/png")
+    delivery = files.delivery_of(name)
+    if delivery == PLAIN:
+        return web.Response(body=data, content_type="image/png")
+    return await _send_in_pieces(request, data, delivery)
+
+
+async def _send_in_pieces(request: web.Request, data: bytes, delivery: Delivery) -> web.StreamResponse:
+    # The header says image/png whatever the bytes are: clients must not believe it.
+    response = web.StreamResponse(headers={"Content-Type": "image/png"})
+    if delivery.chunked:
+        response.enable_chunked_encoding()  # no Content-Length: the client must count
+    else:
+        response.content_length = len(data)
+    await response.prepare(request)
+    size = max(1, math.ceil(len(data) / SLOW_PIECES)) if delivery.pause_ms else PIECE_BYTES
+    try:
+        for start in range(0, len(data), size):
+            if start and delivery.pause_ms:
+                await asyncio.sleep(delivery.pause_ms / 1000)
+            await response.write(data[start : start + size])
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client gave up (too big, too slow): that is what the trigger is for
+    return response

@@ -5,6 +5,8 @@ import colorsys
 import hashlib
 import io
 import re
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +109,12 @@ def _contrast(background: tuple[int, int, int], hue_byte: int) -> tuple[int, int
     lightness = sum(background) / (3 * 255)
     r, g, b = colorsys.hls_to_rgb(hue_byte / 255, 0.2 if lightness > 0.5 else 0.8, 0.7)
     return (int(r * 255), int(g * 255), int(b * 255))
+
+
+def pad_png(png: bytes, extra_bytes: int) -> bytes:
+    """The same PNG made extra_bytes larger by a private ancillary chunk before IEND, which
+    decoders skip: still a valid picture, just a big file."""
+    kind, data = b"glMp", bytes(extra_bytes)
+    chunk = struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    iend = png[-12:]
+    return png[:-12] + chunk + iend

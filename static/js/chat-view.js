@@ -6,6 +6,7 @@
 // {conversation}, "title" {title}, "message" {message, isNew}, "done" {frame}, "gap" {}.
 import { renderMarkdown } from "./markdown.js";
 import { photoFigures } from "./attachments.js";
+import { toolCards } from "./tool-cards.js";
 import { copyText, flashCopied } from "./clipboard.js";
 import { iconButton } from "./icons.js";
 import { t } from "./i18n.js";
@@ -105,6 +106,8 @@ export class ChatView extends EventTarget {
         return this.onStatus(frame);
       case "done":
         return this.onDone(frame);
+      case "tool":
+        return this.onTool(frame);
       case "deleted":
         return this.onDeleted(frame.message_ids || []);
       case "title":
@@ -165,6 +168,16 @@ export class ChatView extends EventTarget {
     entry.retrying = false;
     this.scheduleRender(entry);
     this.updatePhase();
+  }
+
+  onTool(frame) {
+    const entry = this.entries.get(frame.message_id);
+    if (!entry || !frame.tool) return;
+    const tools = Array.isArray(entry.data.tools) ? entry.data.tools : [];
+    if (tools.some((tool) => tool.id === frame.tool.id)) return;
+    entry.data.tools = [...tools, frame.tool];
+    this.render(entry);
+    this.keepPinned();
   }
 
   onStatus(frame) {
@@ -337,6 +350,9 @@ export class ChatView extends EventTarget {
     const photos = document.createElement("div");
     photos.className = "msg__photos";
     photos.hidden = true;
+    const tools = document.createElement("div");
+    tools.className = "msg__tools";
+    tools.hidden = true;
     const placeholder = document.createElement("div");
     placeholder.className = "msg__placeholder";
     placeholder.append(span("dots", ""), span("msg__placeholder-text", ""));
@@ -367,12 +383,12 @@ export class ChatView extends EventTarget {
       avatar.textContent = "G";
       el.append(avatar);
     }
-    body.append(photos, content, placeholder, error, footer);
+    body.append(photos, tools, content, placeholder, error, footer);
     el.append(body);
     return {
       data: { ...message, text: message.text || "" },
       cpLength: codePointLength(message.text || ""),
-      el, content, photos, photoKey: "", placeholder, error, meta, buttons,
+      el, content, photos, photoKey: "", tools, toolKey: "", placeholder, error, meta, buttons,
       retrying: false, dirty: false, renderQueued: false, lastRender: 0, editor: null,
     };
   }
@@ -405,6 +421,7 @@ export class ChatView extends EventTarget {
       else entry.content.replaceChildren();
     }
     const photoCount = this.renderPhotos(entry);
+    this.renderTools(entry);
     // A message may be only photos: then it has no bubble.
     entry.content.hidden = Boolean(entry.editor) || (!data.text && (data.role !== "user" || photoCount > 0));
 
@@ -422,6 +439,16 @@ export class ChatView extends EventTarget {
     entry.buttons.copy.hidden = !data.text;
     this.renderMeta(entry);
     if (streaming) this.keepPinned();
+  }
+
+  /** Draws the cards of the tools a reply called, when they changed. */
+  renderTools(entry) {
+    const tools = Array.isArray(entry.data.tools) ? entry.data.tools : [];
+    const key = tools.map((tool) => tool.id).join(",");
+    if (key === entry.toolKey) return;
+    entry.toolKey = key;
+    entry.tools.replaceChildren(...toolCards(tools));
+    entry.tools.hidden = tools.length === 0;
   }
 
   /** Draws a message's photos when they changed; returns how many it has. */
