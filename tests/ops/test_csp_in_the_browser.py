@@ -5,6 +5,7 @@ import pytest
 
 from tests.browser.chat_page import ChatPage
 from tests.browser.conftest import chrome, daphne_server, live_site  # noqa: F401  (fixtures)
+from tests.images.fixtures import image_worker_harness  # noqa: F401  (the live server shares its broker)
 from tests.factories import make_conversation, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 # The live Daphne server, its emulator and the browser come from the browser tests' fixtures.
 from tests.browser.conftest import PASSWORD, chrome, daphne_server, live_site  # noqa: F401
+from tests.images.fixtures import image_worker_harness  # noqa: F401  (the live server shares its broker)
 from tests.factories import make_user
 from tests.usage.factories import make_usage_record
 
