@@ -1,5 +1,7 @@
 """The limits in front of the API: a model at its requests per minute makes a reply fail with
 "model_busy" (the API never sees it), and a user over their own rate is refused."""
+import uuid
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -15,7 +17,7 @@ async def test_a_model_at_its_limit_is_busy_and_the_api_is_not_called(emulator, 
     settings.USAGE_MODEL_LIMITS_ENABLED = True
     settings.USAGE_MODEL_RPM = {"glm-4-flash": 1}
     settings.USAGE_MODEL_SLOT_WAIT_SECONDS = 0
-    settings.USAGE_RATE_LIMIT_PREFIX = f"test-busy-{id(settings)}"
+    settings.USAGE_RATE_LIMIT_PREFIX = f"test-busy-{uuid.uuid4().hex}"
     owner = await database_sync_to_async(make_user)()
     conversation = await database_sync_to_async(make_conversation, thread_sensitive=True)(
         owner, title="named", title_is_custom=True
@@ -36,7 +38,7 @@ async def test_a_model_at_its_limit_is_busy_and_the_api_is_not_called(emulator, 
 
 async def test_a_user_over_their_rate_is_refused_and_nothing_is_stored(emulator, settings):
     settings.USAGE_USER_RPM = 1
-    settings.USAGE_RATE_LIMIT_PREFIX = f"test-user-{id(settings)}"
+    settings.USAGE_RATE_LIMIT_PREFIX = f"test-user-{uuid.uuid4().hex}"
     owner = await database_sync_to_async(make_user)()
     conversation = await database_sync_to_async(make_conversation)(owner, title="named", title_is_custom=True)
     async with ChatSocket(owner, conversation.pk) as socket:
