@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
@@ -169,10 +170,9 @@ class ReplyRunner:
 
     async def _stream_round(self, *, tools: list[dict] | None) -> tuple[Finish, list[ToolCall]]:
         job = self.job
-        flush_interval = settings.CHAT_FLUSH_INTERVAL_SECONDS
         finish: Finish | None = None
         calls: list[ToolCall] = []
-        async for event in async_chat_client().stream_chat(
+        stream = async_chat_client().stream_chat(
             model=job.model,
             messages=self.messages,
             temperature=job.temperature,
@@ -180,31 +180,43 @@ class ReplyRunner:
             max_tokens=job.max_tokens,
             tools=tools,
             user_id=f"user-{job.user_id:06d}",
-        ):
-            if isinstance(event, TextDelta):
-                offset = len(self.text)
-                self.text += event.text
-                await self._publish(
-                    {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
-                )
-                if time.monotonic() - self._last_flush >= flush_interval:
-                    await database_sync_to_async(services.reply_save_progress)(message_id=job.message_id, text=self.text)
-                    self._last_flush = time.monotonic()
-            elif isinstance(event, Retrying):
-                await self._publish(
-                    {
-                        "type": "chat.status",
-                        "message_id": job.message_id,
-                        "state": "retrying",
-                        "texts": _both_languages(event.error),
-                    },
-                )
-            elif isinstance(event, ToolCall):
-                calls.append(event)
-            elif isinstance(event, Finish):
-                finish = event
+        )
+        # aclosing: leaving the loop early (a stop) closes the upstream response at once.
+        async with aclosing(stream):
+            async for event in stream:
+                await self._handle(event, calls)
+                if isinstance(event, Finish):
+                    finish = event
+                if self.stop_requested:
+                    # The cancellation that carried the stop can be swallowed by a library
+                    # it interrupted (a Redis call, say); the flag is the stop that cannot be.
+                    raise asyncio.CancelledError
         assert finish is not None, "a stream that ends without raising ends with a Finish"
         return finish, calls
+
+    async def _handle(self, event, calls: list[ToolCall]) -> None:
+        """Relay text and status; collect tool calls for after the round."""
+        job = self.job
+        if isinstance(event, TextDelta):
+            offset = len(self.text)
+            self.text += event.text
+            await self._publish(
+                {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
+            )
+            if time.monotonic() - self._last_flush >= settings.CHAT_FLUSH_INTERVAL_SECONDS:
+                await database_sync_to_async(services.reply_save_progress)(message_id=job.message_id, text=self.text)
+                self._last_flush = time.monotonic()
+        elif isinstance(event, Retrying):
+            await self._publish(
+                {
+                    "type": "chat.status",
+                    "message_id": job.message_id,
+                    "state": "retrying",
+                    "texts": _both_languages(event.error),
+                },
+            )
+        elif isinstance(event, ToolCall):
+            calls.append(event)
 
     async def _run_tools(self, calls: list[ToolCall]) -> None:
         """Run each call, tell the sockets, and hand the results to the model's next round."""
