@@ -77,7 +77,8 @@ def test_regenerate_replaces_the_last_reply_with_a_new_one(chrome, alice, alice_
     expect(chat.user_messages).to_have_count(1)
     chrome.screenshot(page, "2-regenerated")
 
-    assert len(chrome.site.upstream_requests("again please")) == 2, "the regenerated reply is a second call to the model"
+    # The regenerated reply is a second call to the model.
+    assert len(chrome.site.upstream_requests("again please")) == 2
     page.reload()
     chat.wait_until_ready()
     expect(chat.replies).to_have_count(1)

@@ -1,0 +1,547 @@
+"""N chat replies at once through the site (Daphne, the consumer, the reply runner) next to N
+direct streaming clients on the same GLM emulator.
+
+    .venv/bin/python bench/streams.py --streams 500 [--tokens 100] [--first-token-ms 200]
+        [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0] [--conn-max-age 600]
+        [--py-spy FILE] [--keep]
+
+Starts everything it needs and stops it at the end: a GLM emulator, a throwaway SQLite
+database in a temporary folder (migrated, with N users, their sessions and one conversation
+each) and one Daphne process. Then:
+
+1. relay: N WebSockets log in with their session cookies, and when all have their history each
+   sends one message at the same moment; every reply is timed from the send to its first
+   delta frame, between delta frames, and to its done frame;
+2. direct: N streams of the same messages with glm.stream.AsyncChatClient (the client the
+   site uses) straight to the emulator, timed the same way.
+
+It prints completion rate, time to first token and inter-token gap percentiles and total
+throughput for both, side by side with the ratio relay/direct, plus how long each message took
+to become a GLM request (from the emulator's request log). Both phases run their clients in
+this one process, so client overhead weighs on both alike.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+STREAM_TIMEOUT_SECONDS = 300
+CONNECT_CONCURRENCY = 50  # sockets opened at a time before the start signal
+
+
+@dataclass
+class Stream:
+    """What one client saw of one reply."""
+
+    ok: bool = False
+    sent_at: float | None = None
+    sent_wall: float | None = None  # time.time() at the send, to compare with the emulator's log
+    upstream_started: float | None = None  # when the emulator received the GLM request
+    arrivals: list[float] = field(default_factory=list)
+    ended_at: float | None = None
+    tokens: int = 0
+    problem: str = ""
+
+    @property
+    def ttft(self) -> float | None:
+        return self.arrivals[0] - self.sent_at if self.arrivals and self.sent_at is not None else None
+
+    @property
+    def gaps(self) -> list[float]:
+        return [later - earlier for earlier, later in zip(self.arrivals, self.arrivals[1:])]
+
+
+def prompt_for(number: int, tokens: int) -> str:
+    return f"benchmark stream {number} [[glm-len:{tokens}]]"
+
+
+# --- the site --------------------------------------------------------------------------------
+
+
+def raise_file_limit(streams: int) -> None:
+    # Each relayed stream holds a WebSocket on both ends and an upstream connection on both
+    # ends: about 4 descriptors, plus the direct phase's pool.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, min(hard, 8 * streams + 1024))
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < 4 * streams + 256:
+        print(f"warning: the open-file limit ({wanted}) may be too low for {streams} streams", file=sys.stderr)
+
+
+def site_environment(*, var_dir: Path, emulator, redis_url: str, conn_max_age: int | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="glmweb.settings",
+        GLMWEB_VAR_DIR=str(var_dir),
+        MEDIA_ROOT=str(var_dir / "media"),
+        ZHIPUAI_API_KEY=emulator.api_key,
+        ZHIPUAI_BASE_URL=emulator.base_url,
+        DEBUG="False",
+        LOG_LEVEL="WARNING",
+        # The benchmark measures the relay, not the limiter: the manual's RPM table would
+        # (rightly) hold N simultaneous replies back.
+        USAGE_MODEL_LIMITS_ENABLED="False",
+        USAGE_USER_RPM="0",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(BASE_DIR), os.environ.get("PYTHONPATH")])),
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    if conn_max_age is not None:
+        # The settings' default database, with persistent connections.
+        env["DATABASE_URL"] = f"sqlite:///{var_dir / 'db.sqlite3'}?conn_max_age={conn_max_age}"
+    return env
+
+
+def prepare_site(*, env: dict, users: int) -> list[dict]:
+    """Migrate the throwaway database and create the users, sessions and conversations."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "_prepare", "--users", str(users)],
+        cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _prepare(users: int) -> None:
+    """Runs in a child process with the site's settings: prints the sessions as JSON."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.test import Client
+
+    from chat import services
+
+    User = get_user_model()
+    password = make_password("benchmark-password")  # one hash: hashing N times is slow
+    User.objects.bulk_create(User(username=f"bench{n:05d}", password=password) for n in range(users))
+    sessions = []
+    for user in User.objects.filter(username__startswith="bench").order_by("username"):
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        conversation = services.conversation_create(user=user)
+        sessions.append({"cookie": client.cookies["sessionid"].value, "conversation_id": conversation.pk})
+    print(json.dumps(sessions))
+
+
+def start_daphne(*, env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    port = listener.getsockname()[1]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            # -v 0: no access log line per connection, as behind a proxy that keeps its own.
+            [sys.executable, "-m", "daphne", "-v", "0", "--fd", str(listener.fileno()), "glmweb.asgi:application"],
+            cwd=BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
+        )
+    listener.close()
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"Daphne exited with {process.returncode}; see {log_path}")
+        try:
+            if httpx.get(f"{url}/accounts/login/", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"Daphne did not answer in time; see {log_path}")
+        time.sleep(0.1)
+
+
+def start_profiler(pid: int, output: str) -> subprocess.Popen:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        raise SystemExit("--py-spy needs py-spy: .venv/bin/pip install py-spy")
+    # Every thread, with time spent waiting (--idle) kept: where a reply waits matters here.
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", "--threads", "--idle",
+                             "--nonblocking", "--format", "raw", "--output", output],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def note_upstream_starts(emulator, streams: list[Stream], tokens: int) -> None:
+    """Match each stream to its request in the emulator's log (by its text), then clear it."""
+    by_text = {prompt_for(number, tokens): stream for number, stream in enumerate(streams)}
+    for record in emulator.requests():
+        stream = by_text.get(record.get("last_user_text") or "")
+        if stream is not None and record["stream"]:
+            stream.upstream_started = record["started_at"]
+    emulator.reset()
+
+
+def wait_until_upstream_idle(emulator, timeout: float = 120) -> None:
+    """Let the titles written after the relayed replies finish before the direct phase."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(record["finished"] for record in emulator.requests()):
+            return
+        time.sleep(0.2)
+
+
+# --- relay: real WebSockets through Daphne -------------------------------------------------
+
+
+async def finish_or_give_up(tasks: list[asyncio.Task], streams: list[Stream]) -> None:
+    """Wait for every stream; those still running after STREAM_TIMEOUT_SECONDS count as lost."""
+    _done, pending = await asyncio.wait(tasks, timeout=STREAM_TIMEOUT_SECONDS)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for stream in streams:
+        if not stream.ok and not stream.problem:
+            stream.problem = f"not done after {STREAM_TIMEOUT_SECONDS} s ({stream.tokens} pieces received)"
+
+
+async def open_socket(http, *, url: str, session: dict):
+    """A logged-in chat socket (session cookie, same-origin header) that has had its history."""
+    ws = await http.ws_connect(
+        f"{url.replace('http://', 'ws://')}/ws/chat/{session['conversation_id']}/",
+        headers={"Origin": url, "Cookie": f"sessionid={session['cookie']}"},
+        heartbeat=None, max_msg_size=0,
+    )
+    first = await ws.receive(timeout=60)
+    if first.type.name != "TEXT" or json.loads(first.data).get("type") != "history":
+        await ws.close()
+        raise RuntimeError(f"expected the history frame, got {first.type.name} {str(first.data)[:80]}")
+    return ws
+
+
+async def read_reply(ws, stream: Stream, tokens: int, idle_timeout: float) -> None:
+    """Time the reply's delta frames until its done frame; a reply silent for idle_timeout is
+    counted as lost."""
+    reply_id = None
+    while True:
+        # A hard limit per frame: aiohttp's own receive timeout restarts on every ping.
+        try:
+            async with asyncio.timeout(idle_timeout):
+                message = await ws.receive()
+        except TimeoutError:
+            stream.problem = f"no frame for {idle_timeout:g} s after {stream.tokens} deltas"
+            return
+        now = time.perf_counter()
+        if message.type.name != "TEXT":
+            stream.problem = f"socket closed ({message.type.name}) after {stream.tokens} deltas"
+            return
+        frame = json.loads(message.data)
+        if frame["type"] == "message" and frame["message"]["role"] == "assistant":
+            reply_id = frame["message"]["id"]
+        elif frame["type"] == "delta" and frame["message_id"] == reply_id:
+            stream.arrivals.append(now)
+            stream.tokens += 1
+        elif frame["type"] == "done" and frame["message_id"] == reply_id:
+            stream.ended_at = now
+            stream.ok = frame["status"] == "complete" and (frame.get("usage") or {}).get("completion_tokens") == tokens
+            if not stream.ok:
+                stream.problem = f"done: {frame['status']} {frame.get('error')}"
+            return
+        elif frame["type"] == "error":
+            stream.problem = f"error frame: {frame}"
+
+
+async def relay_warm_up(http, *, url: str, session: dict) -> None:
+    """One short reply first, so the figures are of a warm server (its GLM client made, its
+    first upstream connection open), as the direct phase's are of a warm client."""
+    ws = await open_socket(http, url=url, session=session)
+    try:
+        await ws.send_str(json.dumps({"type": "send", "text": prompt_for(-1, 5)}))
+        await read_reply(ws, Stream(), 5, idle_timeout=60)
+    finally:
+        await ws.close()
+
+
+async def relay_phase(
+    *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float
+) -> tuple[list[Stream], float]:
+    import aiohttp
+
+    streams = [Stream() for _ in sessions]
+    go = asyncio.Event()
+    waiting = len(sessions)
+    all_connected = asyncio.Event()
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(number: int, stream: Stream, http) -> None:
+        nonlocal waiting
+        ws = None
+        try:
+            async with gate:
+                ws = await open_socket(http, url=url, session=sessions[number])
+        except Exception as error:  # counted as a failed stream
+            stream.problem = f"connect: {error!r}"
+        finally:
+            waiting -= 1
+            if waiting == 0:
+                all_connected.set()
+        if ws is None:
+            return
+        try:
+            await go.wait()
+            stream.sent_at, stream.sent_wall = time.perf_counter(), time.time()
+            await ws.send_str(json.dumps({"type": "send", "text": prompt_for(number, tokens)}))
+            await read_reply(ws, stream, tokens, idle_timeout)
+        except Exception as error:
+            stream.problem = f"stream: {error!r}"
+        finally:
+            await ws.close()
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        await relay_warm_up(http, url=url, session=warm_up)
+        tasks = [asyncio.create_task(one(n, streams[n], http)) for n in range(len(sessions))]
+        await asyncio.wait_for(all_connected.wait(), timeout=STREAM_TIMEOUT_SECONDS)
+        started = time.perf_counter()
+        go.set()
+        await finish_or_give_up(tasks, streams)
+    return streams, started
+
+
+# --- direct: the gateway's own client straight to the emulator -----------------------------
+
+
+async def direct_phase(*, emulator, count: int, tokens: int) -> tuple[list[Stream], float]:
+    from glm.events import Finish, TextDelta
+    from glm.stream import AsyncChatClient
+
+    client = AsyncChatClient(api_key=emulator.api_key, base_url=emulator.base_url, read_timeout=120.0)
+    streams = [Stream() for _ in range(count)]
+    go = asyncio.Event()
+
+    async def one(number: int, stream: Stream) -> None:
+        await go.wait()
+        stream.sent_at, stream.sent_wall = time.perf_counter(), time.time()
+        try:
+            async for event in client.stream_chat(
+                model="glm-4-flash", messages=[{"role": "user", "content": prompt_for(number, tokens)}],
+                temperature=0.95, top_p=0.7, max_tokens=4096, user_id=f"user-{number:06d}",
+            ):
+                now = time.perf_counter()
+                if isinstance(event, TextDelta):
+                    stream.arrivals.append(now)
+                    stream.tokens += 1
+                elif isinstance(event, Finish):
+                    stream.ended_at = now
+                    stream.ok = event.usage is not None and event.usage.completion_tokens == tokens
+        except Exception as error:
+            stream.problem = f"stream: {error!r}"
+
+    try:
+        warm_up = [{"role": "user", "content": prompt_for(-1, 5)}]
+        async for _event in client.stream_chat(model="glm-4-flash", messages=warm_up):
+            pass  # the same warm-up as the relay's: a client made, a connection open
+        tasks = [asyncio.create_task(one(n, streams[n])) for n in range(count)]
+        await asyncio.sleep(0)
+        started = time.perf_counter()
+        go.set()
+        await finish_or_give_up(tasks, streams)
+    finally:
+        await client.aclose()
+    return streams, started
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summarise(streams: list[Stream], started: float, tokens_each: int) -> dict:
+    ttfts = [s.ttft for s in streams if s.ttft is not None]
+    before_upstream = [s.upstream_started - s.sent_wall for s in streams
+                       if s.upstream_started is not None and s.sent_wall is not None]
+    gaps = [gap for s in streams for gap in s.gaps]
+    ends = [s.ended_at for s in streams if s.ended_at is not None]
+    wall = (max(ends) - started) if ends else None
+    tokens = sum(s.tokens for s in streams)
+    return {
+        "completed": sum(1 for s in streams if s.ok),
+        "total": len(streams),
+        "ttft_p50": percentile(ttfts, 0.50),
+        "ttft_p95": percentile(ttfts, 0.95),
+        "ttft_p99": percentile(ttfts, 0.99),
+        "upstream_p50": percentile(before_upstream, 0.50),
+        "upstream_p95": percentile(before_upstream, 0.95),
+        "gap_p50": percentile(gaps, 0.50),
+        "gap_p95": percentile(gaps, 0.95),
+        "gap_p99": percentile(gaps, 0.99),
+        "tokens": tokens,
+        "tokens_expected": tokens_each * len(streams),
+        "wall": wall,
+        "throughput": tokens / wall if wall else None,
+        "problem_count": sum(1 for s in streams if s.problem),
+        "problems": [s.problem for s in streams if s.problem][:5],
+    }
+
+
+def machine_line() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} cores available ({model or platform.processor() or 'unknown CPU'}), {platform.system()} " \
+           f"{platform.release()}, Python {platform.python_version()}"
+
+
+def report(*, relay: dict, direct: dict, options) -> str:
+    def ms(value):
+        return "—" if value is None else f"{value * 1000:8.1f} ms"
+
+    def ratio(a, b):
+        return "—" if a is None or not b else f"{a / b:6.2f}"
+
+    rows = [
+        ("completed", f"{relay['completed']}/{relay['total']} ({100 * relay['completed'] / relay['total']:.1f}%)",
+         f"{direct['completed']}/{direct['total']} ({100 * direct['completed'] / direct['total']:.1f}%)", ""),
+        ("pieces received", f"{relay['tokens']}/{relay['tokens_expected']}",
+         f"{direct['tokens']}/{direct['tokens_expected']}", ""),
+    ]
+    for key, label in (("ttft_p50", "time to first token p50"), ("ttft_p95", "time to first token p95"),
+                       ("ttft_p99", "time to first token p99"),
+                       ("upstream_p50", "send to GLM request p50"), ("upstream_p95", "send to GLM request p95"),
+                       ("gap_p50", "inter-token gap p50"),
+                       ("gap_p95", "inter-token gap p95"), ("gap_p99", "inter-token gap p99")):
+        rows.append((label, ms(relay[key]), ms(direct[key]), ratio(relay[key], direct[key])))
+    rows.append(("wall time, first send to last done", ms(relay["wall"]), ms(direct["wall"]),
+                 ratio(relay["wall"], direct["wall"])))
+    rows.append(("throughput", f"{relay['throughput'] or 0:8.0f} tok/s", f"{direct['throughput'] or 0:8.0f} tok/s",
+                 ratio(relay["throughput"], direct["throughput"])))
+    width = max(len(row[0]) for row in rows)
+    lines = [
+        f"streams: {options.streams}, reply: {options.tokens} tokens, emulator: first token "
+        f"{options.first_token_ms:g} ms, {options.chunk_delay_ms:g} ms per chunk; channel layer: "
+        f"{'Redis' if options.redis_url else 'in-memory'}; one Daphne process"
+        + ("" if options.conn_max_age is None else f"; CONN_MAX_AGE={options.conn_max_age}")
+        + f"; a relayed reply silent for {options.idle_timeout:g} s, or not done in {STREAM_TIMEOUT_SECONDS} s, is lost",
+        f"machine: {machine_line()}",
+        "",
+        f"{'':{width}}  {'relay (Daphne)':>22}  {'direct':>22}  {'relay/direct':>12}",
+    ]
+    lines += [f"{label:{width}}  {a:>22}  {b:>22}  {c:>12}" for label, a, b, c in rows]
+    added = None if relay["ttft_p50"] is None or direct["ttft_p50"] is None else relay["ttft_p50"] - direct["ttft_p50"]
+    lines.append("")
+    lines.append(f"added time to first token at the median: {ms(added).strip()}")
+    meets = (
+        relay["completed"] == relay["total"]
+        and added is not None and added < 0.050
+        and relay["throughput"] and direct["throughput"] and relay["throughput"] >= 0.9 * direct["throughput"]
+    )
+    lines.append("targets (100% complete, added TTFT p50 < 50 ms, throughput >= 0.9x direct): "
+                 + ("met" if meets else "NOT met"))
+    for name, figures in (("relay", relay), ("direct", direct)):
+        if figures["problem_count"]:
+            lines.append(f"{name}: {figures['problem_count']} streams had a problem; the first few:")
+        for problem in figures["problems"]:
+            lines.append(f"  {problem}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_prepare":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("_prepare")
+        parser.add_argument("--users", type=int, required=True)
+        _prepare(parser.parse_args().users)
+        return
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
+    parser.add_argument("--first-token-ms", type=float, default=200)
+    parser.add_argument("--chunk-delay-ms", type=float, default=20)
+    parser.add_argument("--redis-url", default="", help="use the Redis channel layer (default: in-memory)")
+    parser.add_argument("--conn-max-age", type=int, default=None, metavar="SECONDS",
+                        help="keep database connections open this long (the site's default closes them after each use)")
+    parser.add_argument("--idle-timeout", type=float, default=60, metavar="SECONDS",
+                        help="a relayed reply with no frame for this long counts as lost")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, Daphne log)")
+    parser.add_argument("--py-spy", metavar="FILE", default="",
+                        help="profile Daphne during the relay phase with py-spy (if installed); "
+                             "collapsed stacks go to FILE")
+    options = parser.parse_args()
+
+    from glm.emulator.testing import RunningEmulator
+
+    raise_file_limit(options.streams)
+    work = Path(tempfile.mkdtemp(prefix="glmweb-bench-"))
+    daphne = None
+    try:
+        with RunningEmulator(first_token_ms=options.first_token_ms, chunk_delay_ms=options.chunk_delay_ms) as emulator:
+            env = site_environment(var_dir=work / "var", emulator=emulator, redis_url=options.redis_url,
+                                   conn_max_age=options.conn_max_age)
+            print(f"preparing {options.streams} users in {work} …", file=sys.stderr, flush=True)
+            warm_up, *sessions = prepare_site(env=env, users=options.streams + 1)
+            daphne, url = start_daphne(env=env, log_path=work / "daphne.log")
+            print(f"relay: {options.streams} WebSockets through Daphne at {url} …", file=sys.stderr, flush=True)
+            profiler = start_profiler(daphne.pid, options.py_spy) if options.py_spy else None
+            try:
+                relay_streams, relay_started = asyncio.run(
+                    relay_phase(url=url, sessions=sessions, warm_up=warm_up, tokens=options.tokens,
+                            idle_timeout=options.idle_timeout)
+                )
+            finally:
+                if profiler is not None:
+                    profiler.send_signal(signal.SIGINT)
+                    profiler.wait(timeout=60)
+            wait_until_upstream_idle(emulator)
+            note_upstream_starts(emulator, relay_streams, options.tokens)
+            print(f"direct: {options.streams} streams to the emulator …", file=sys.stderr, flush=True)
+            direct_streams, direct_started = asyncio.run(
+                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens)
+            )
+            note_upstream_starts(emulator, direct_streams, options.tokens)
+            print(report(relay=summarise(relay_streams, relay_started, options.tokens),
+                         direct=summarise(direct_streams, direct_started, options.tokens), options=options))
+    finally:
+        if daphne is not None:
+            stop_process(daphne)
+        if options.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
