@@ -44,7 +44,8 @@ def test_sign_up_start_a_conversation_and_watch_the_reply_stream_in(chrome):
 
     chat.wait_for_status(reply, "complete")
     final = chat.text_of(reply)
-    assert len(final) > max(shown)
+    # The last sample may already hold the whole text, just before the status turns complete.
+    assert len(final) >= max(shown)
     assert final.startswith("You said: «Tell me a story")
     assert count_text_tokens(final) == 200
     expect(reply.locator(".msg__meta")).to_contain_text("· 200 out tokens")
