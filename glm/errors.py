@@ -221,3 +221,10 @@ def _first_text(document: Mapping, *keys: str) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def error_from_frame(body: object) -> GLMStreamInterrupted:
+    """An in-stream `data: {"error": {...}}` frame: the reply broke, whatever code it names."""
+    parsed = error_from_response(200, body if isinstance(body, dict) else None)
+    code = parsed.code if not parsed.code.startswith("http_") else "stream_error_frame"
+    return GLMStreamInterrupted(parsed.detail, code=code, http_status=200, request_id=parsed.request_id)

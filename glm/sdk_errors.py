@@ -8,8 +8,8 @@ from glm.errors import (
     GLMConnectionError,
     GLMError,
     GLMServerError,
-    GLMStreamInterrupted,
     GLMTimeout,
+    error_from_frame,
     error_from_response,
 )
 
@@ -25,22 +25,8 @@ def from_openai_request_error(exc: openai.OpenAIError) -> GLMError:
     if isinstance(exc, openai.APIResponseValidationError):
         return GLMServerError("response did not match the expected schema", code="invalid_response")
     if isinstance(exc, openai.APIError):
-        return _frame_error(exc.body)
+        return error_from_frame(exc.body)
     return GLMError(type(exc).__name__)
-
-
-def from_openai_stream_error(exc: openai.OpenAIError, *, received_chunks: bool) -> GLMError:
-    """An error raised while reading an SSE body that had started with HTTP 200."""
-    if isinstance(exc, openai.APITimeoutError):
-        if not received_chunks:
-            # Headers came, then nothing: to a person that is the service not answering.
-            return GLMTimeout("no chunk within the read timeout")
-        return GLMStreamInterrupted("read timeout in the middle of the reply", code="stream_timeout", http_status=200)
-    if isinstance(exc, openai.APIConnectionError):
-        return GLMStreamInterrupted("connection closed before the final chunk", code="stream_dropped", http_status=200)
-    if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError):
-        return _frame_error(exc.body)
-    return from_openai_request_error(exc)
 
 
 def from_zhipuai_error(exc: zhipuai_errors.ZhipuAIError) -> GLMError:
@@ -54,15 +40,8 @@ def from_zhipuai_error(exc: zhipuai_errors.ZhipuAIError) -> GLMError:
     if isinstance(exc, zhipuai_errors.APIResponseValidationError):
         return GLMServerError("response did not match the expected schema", code="invalid_response")
     if isinstance(exc, zhipuai_errors.APIResponseError):
-        return _frame_error(exc.json_data)
+        return error_from_frame(exc.json_data)
     return GLMError(type(exc).__name__)
-
-
-def _frame_error(body: object) -> GLMStreamInterrupted:
-    """An in-stream `data: {"error": {...}}` frame: the reply broke, whatever code it names."""
-    parsed = error_from_response(200, body if isinstance(body, dict) else None)
-    code = parsed.code if not parsed.code.startswith("http_") else "stream_error_frame"
-    return GLMStreamInterrupted(parsed.detail, code=code, http_status=200, request_id=parsed.request_id)
 
 
 def _openai_body(exc: openai.APIStatusError) -> object:

@@ -1,7 +1,8 @@
 """The asyncio client for chat: streamed replies for the web consumers, one coroutine per stream.
 
-Built on the OpenAI SDK's AsyncOpenAI pointed at GLM's base URL (design decision 1): no thread
-per stream, so one process can hold hundreds of replies open. The SDK's own retries are off;
+No thread per stream (design decision 1), so one process can hold hundreds of replies open.
+Streams are read straight off the shared HTTP client (glm/sse.py says why not through the SDK);
+whole completions go through the OpenAI SDK's AsyncOpenAI pointed at GLM's base URL. The SDK's own retries are off;
 RetryPolicy decides, and retries happen only before any part of a reply reached the caller
 (design decision 5), so a person never sees text twice.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import Any, AsyncIterator
 
@@ -17,11 +19,19 @@ import openai
 
 from glm.call_log import log_call
 from glm.chunks import StreamState, error_for_finish_reason, parse_completion
-from glm.errors import GLMError, GLMStreamInterrupted
+from glm.errors import (
+    GLMConnectionError,
+    GLMError,
+    GLMStreamInterrupted,
+    GLMTimeout,
+    error_from_frame,
+    error_from_response,
+)
 from glm.events import Finish, ReasoningDelta, Retrying, StreamEvent, TextDelta, ToolCall
 from glm.results import ChatResult
 from glm.retry import RetryPolicy
-from glm.sdk_errors import from_openai_request_error, from_openai_stream_error
+from glm.sdk_errors import from_openai_request_error
+from glm.sse import SSEDecoder
 
 __all__ = ["AsyncChatClient", "ChatResult"]
 
@@ -52,6 +62,8 @@ class AsyncChatClient:
                 max_keepalive_connections=min(100, max_connections),
             ),
         )
+        self._completions_url = base_url.rstrip("/") + "/chat/completions"
+        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
         self._sdk = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -139,14 +151,15 @@ class AsyncChatClient:
         status: int | None = None
         outcome, failure = "cancelled", None
         try:
-            try:
-                stream = await self._sdk.chat.completions.create(**request, stream=True)
-            except openai.OpenAIError as exc:
-                raise from_openai_request_error(exc) from exc
-            status = 200
-            async with stream, contextlib.aclosing(self._read_chunks(stream, state)) as pieces:
-                async for event in pieces:
-                    yield event
+            async with self._open_stream(request) as response:
+                status = response.status_code
+                if status != 200:
+                    raise error_from_response(
+                        status, await response.aread(), request_id=response.headers.get("x-request-id")
+                    )
+                async with contextlib.aclosing(self._read_chunks(response, state)) as pieces:
+                    async for event in pieces:
+                        yield event
             finish_error = _finish_error(state)
             if finish_error is not None:
                 raise finish_error
@@ -168,21 +181,40 @@ class AsyncChatClient:
                 finish_reason=state.finish_reason,
             )
 
-    async def _read_chunks(self, stream: Any, state: StreamState) -> AsyncIterator[TextDelta | ReasoningDelta]:
+    @contextlib.asynccontextmanager
+    async def _open_stream(self, request: dict[str, Any]) -> AsyncIterator[httpx2.Response]:
+        """POST the request with stream=true; failures before the response headers are GLMErrors."""
+        body = {**request, "stream": True}
+        body.update(body.pop("extra_body", None) or {})
+        try:
+            async with self._http.stream("POST", self._completions_url, json=body, headers=self._headers) as response:
+                yield response
+        except httpx2.TimeoutException as exc:
+            raise GLMTimeout("no response within the timeout") from exc
+        except httpx2.TransportError as exc:
+            raise GLMConnectionError("could not connect") from exc
+
+    async def _read_chunks(self, response: httpx2.Response, state: StreamState) -> AsyncIterator[TextDelta | ReasoningDelta]:
+        """The pieces of text each chunk carries, in order, until [DONE] or the end of the body."""
+        decoder = SSEDecoder()
         received = False
         try:
-            async for chunk in stream:
-                received = True
-                for event in state.feed(chunk.to_dict()):
-                    yield event
-        except openai.OpenAIError as exc:
+            async for block in response.aiter_bytes():
+                for data in decoder.feed(block):
+                    if data == "[DONE]":
+                        return
+                    received = True
+                    for event in state.feed(_chunk(data)):
+                        yield event
+            for data in decoder.finish():
+                if data != "[DONE]":
+                    for event in state.feed(_chunk(data)):
+                        yield event
+        except httpx2.TransportError as exc:
             # Once the final chunk has arrived nothing is lost: a fault while waiting for [DONE]
             # must not turn a finished reply into a failure.
             if state.finish_reason is None:
-                raise from_openai_stream_error(exc, received_chunks=received) from exc
-        except ValueError as exc:
-            if state.finish_reason is None:
-                raise GLMStreamInterrupted("a chunk was not valid JSON", code="bad_chunk") from exc
+                raise _stream_failure(exc, received_chunks=received) from exc
 
     async def _complete_once(self, request: dict[str, Any], *, attempt: int) -> ChatResult:
         started_at = time.monotonic()
@@ -203,6 +235,29 @@ class AsyncChatClient:
             outcome="ok", status=200, request_id=result.request_id, finish_reason=result.finish_reason,
         )
         return result
+
+
+def _chunk(data: str) -> dict:
+    """One event's JSON; an in-stream error object ends the reply as the error it names."""
+    try:
+        chunk = json.loads(data)
+    except ValueError as exc:
+        raise GLMStreamInterrupted("a chunk was not valid JSON", code="bad_chunk", http_status=200) from exc
+    if not isinstance(chunk, dict):
+        raise GLMStreamInterrupted("a chunk was not a JSON object", code="bad_chunk", http_status=200)
+    if chunk.get("error"):
+        raise error_from_frame(chunk)
+    return chunk
+
+
+def _stream_failure(exc: httpx2.TransportError, *, received_chunks: bool) -> GLMError:
+    """A failure while reading a body that had started with HTTP 200."""
+    if isinstance(exc, httpx2.TimeoutException):
+        if not received_chunks:
+            # Headers came, then nothing: to a person that is the service not answering.
+            return GLMTimeout("no chunk within the read timeout")
+        return GLMStreamInterrupted("read timeout in the middle of the reply", code="stream_timeout", http_status=200)
+    return GLMStreamInterrupted("connection closed before the final chunk", code="stream_dropped", http_status=200)
 
 
 def _finish_error(state: StreamState) -> GLMError | None:
