@@ -55,7 +55,8 @@ class Stream:
     upstream_started: float | None = None  # when the emulator received the GLM request
     arrivals: list[float] = field(default_factory=list)
     ended_at: float | None = None
-    tokens: int = 0
+    pieces: int = 0  # delta frames (relay) or text events (direct)
+    tokens: int = 0  # tokens of the reply delivered whole
     problem: str = ""
 
     @property
@@ -213,6 +214,23 @@ def wait_until_upstream_idle(emulator, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each process of the benchmark spends during one phase: where the cores went."""
+
+    def __init__(self, processes: dict[str, int]):
+        self.processes = processes
+        self.before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+
+    def spent(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self.before[name] for name, pid in self.processes.items()}
+
+
 # --- relay: real WebSockets through Daphne -------------------------------------------------
 
 
@@ -224,7 +242,7 @@ async def finish_or_give_up(tasks: list[asyncio.Task], streams: list[Stream]) ->
     await asyncio.gather(*pending, return_exceptions=True)
     for stream in streams:
         if not stream.ok and not stream.problem:
-            stream.problem = f"not done after {STREAM_TIMEOUT_SECONDS} s ({stream.tokens} pieces received)"
+            stream.problem = f"not done after {STREAM_TIMEOUT_SECONDS} s ({stream.pieces} pieces received)"
 
 
 async def open_socket(http, *, url: str, session: dict):
@@ -245,29 +263,39 @@ async def read_reply(ws, stream: Stream, tokens: int, idle_timeout: float) -> No
     """Time the reply's delta frames until its done frame; a reply silent for idle_timeout is
     counted as lost."""
     reply_id = None
+    streamed: list[str] = []
     while True:
         # A hard limit per frame: aiohttp's own receive timeout restarts on every ping.
         try:
             async with asyncio.timeout(idle_timeout):
                 message = await ws.receive()
         except TimeoutError:
-            stream.problem = f"no frame for {idle_timeout:g} s after {stream.tokens} deltas"
+            stream.problem = f"no frame for {idle_timeout:g} s after {stream.pieces} deltas"
             return
         now = time.perf_counter()
         if message.type.name != "TEXT":
-            stream.problem = f"socket closed ({message.type.name}) after {stream.tokens} deltas"
+            stream.problem = f"socket closed ({message.type.name}) after {stream.pieces} deltas"
             return
         frame = json.loads(message.data)
         if frame["type"] == "message" and frame["message"]["role"] == "assistant":
             reply_id = frame["message"]["id"]
         elif frame["type"] == "delta" and frame["message_id"] == reply_id:
             stream.arrivals.append(now)
-            stream.tokens += 1
+            stream.pieces += 1
+            if frame["offset"] == sum(map(len, streamed)):
+                streamed.append(frame["text"])
         elif frame["type"] == "done" and frame["message_id"] == reply_id:
             stream.ended_at = now
-            stream.ok = frame["status"] == "complete" and (frame.get("usage") or {}).get("completion_tokens") == tokens
-            if not stream.ok:
+            complete = frame["status"] == "complete" and (frame.get("usage") or {}).get("completion_tokens") == tokens
+            # Pieces may carry several tokens: a reply counts its tokens once its pieces,
+            # placed at their offsets, spell exactly the text the done frame holds.
+            intact = "".join(streamed) == frame["text"]
+            stream.ok = complete and intact
+            stream.tokens = tokens if stream.ok else 0
+            if not complete:
                 stream.problem = f"done: {frame['status']} {frame.get('error')}"
+            elif not intact:
+                stream.problem = f"the streamed text differs from the final text after {stream.pieces} pieces"
             return
         elif frame["type"] == "error":
             stream.problem = f"error frame: {frame}"
@@ -285,8 +313,8 @@ async def relay_warm_up(http, *, url: str, session: dict) -> None:
 
 
 async def relay_phase(
-    *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float
-) -> tuple[list[Stream], float]:
+    *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float, processes: dict[str, int]
+) -> tuple[list[Stream], float, dict[str, float]]:
     import aiohttp
 
     streams = [Stream() for _ in sessions]
@@ -323,16 +351,20 @@ async def relay_phase(
         await relay_warm_up(http, url=url, session=warm_up)
         tasks = [asyncio.create_task(one(n, streams[n], http)) for n in range(len(sessions))]
         await asyncio.wait_for(all_connected.wait(), timeout=STREAM_TIMEOUT_SECONDS)
+        meter = CpuMeter(processes)
         started = time.perf_counter()
         go.set()
         await finish_or_give_up(tasks, streams)
-    return streams, started
+        cpu = meter.spent()
+    return streams, started, cpu
 
 
 # --- direct: the gateway's own client straight to the emulator -----------------------------
 
 
-async def direct_phase(*, emulator, count: int, tokens: int) -> tuple[list[Stream], float]:
+async def direct_phase(
+    *, emulator, count: int, tokens: int, processes: dict[str, int]
+) -> tuple[list[Stream], float, dict[str, float]]:
     from glm.events import Finish, TextDelta
     from glm.stream import AsyncChatClient
 
@@ -351,10 +383,11 @@ async def direct_phase(*, emulator, count: int, tokens: int) -> tuple[list[Strea
                 now = time.perf_counter()
                 if isinstance(event, TextDelta):
                     stream.arrivals.append(now)
-                    stream.tokens += 1
+                    stream.pieces += 1
                 elif isinstance(event, Finish):
                     stream.ended_at = now
                     stream.ok = event.usage is not None and event.usage.completion_tokens == tokens
+                    stream.tokens = tokens if stream.ok else 0
         except Exception as error:
             stream.problem = f"stream: {error!r}"
 
@@ -364,12 +397,14 @@ async def direct_phase(*, emulator, count: int, tokens: int) -> tuple[list[Strea
             pass  # the same warm-up as the relay's: a client made, a connection open
         tasks = [asyncio.create_task(one(n, streams[n])) for n in range(count)]
         await asyncio.sleep(0)
+        meter = CpuMeter(processes)
         started = time.perf_counter()
         go.set()
         await finish_or_give_up(tasks, streams)
+        cpu = meter.spent()
     finally:
         await client.aclose()
-    return streams, started
+    return streams, started, cpu
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -404,11 +439,24 @@ def summarise(streams: list[Stream], started: float, tokens_each: int) -> dict:
         "gap_p99": percentile(gaps, 0.99),
         "tokens": tokens,
         "tokens_expected": tokens_each * len(streams),
+        "pieces": sum(s.pieces for s in streams),
         "wall": wall,
         "throughput": tokens / wall if wall else None,
         "problem_count": sum(1 for s in streams if s.problem),
         "problems": [s.problem for s in streams if s.problem][:5],
     }
+
+
+def cpu_report(*, relay: dict[str, float], direct: dict[str, float]) -> str:
+    lines = ["", "CPU seconds per process, first send to last done"]
+    for name in ("emulator", "Daphne", "benchmark clients"):
+        lines.append(f"{name:<42}{_seconds(relay.get(name)):>24}{_seconds(direct.get(name)):>24}")
+    lines.append(f"{'all':<42}{_seconds(sum(relay.values())):>24}{_seconds(sum(direct.values())):>24}")
+    return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def machine_line() -> str:
@@ -435,14 +483,15 @@ def report(*, relay: dict, direct: dict, options) -> str:
     rows = [
         ("completed", f"{relay['completed']}/{relay['total']} ({100 * relay['completed'] / relay['total']:.1f}%)",
          f"{direct['completed']}/{direct['total']} ({100 * direct['completed'] / direct['total']:.1f}%)", ""),
-        ("pieces received", f"{relay['tokens']}/{relay['tokens_expected']}",
+        ("tokens delivered whole", f"{relay['tokens']}/{relay['tokens_expected']}",
          f"{direct['tokens']}/{direct['tokens_expected']}", ""),
+        ("pieces (delta frames / text events)", f"{relay['pieces']}", f"{direct['pieces']}", ""),
     ]
     for key, label in (("ttft_p50", "time to first token p50"), ("ttft_p95", "time to first token p95"),
                        ("ttft_p99", "time to first token p99"),
                        ("upstream_p50", "send to GLM request p50"), ("upstream_p95", "send to GLM request p95"),
-                       ("gap_p50", "inter-token gap p50"),
-                       ("gap_p95", "inter-token gap p95"), ("gap_p99", "inter-token gap p99")):
+                       ("gap_p50", "gap between pieces p50"),
+                       ("gap_p95", "gap between pieces p95"), ("gap_p99", "gap between pieces p99")):
         rows.append((label, ms(relay[key]), ms(direct[key]), ratio(relay[key], direct[key])))
     rows.append(("wall time, first send to last done", ms(relay["wall"]), ms(direct["wall"]),
                  ratio(relay["wall"], direct["wall"])))
@@ -517,9 +566,10 @@ def main() -> None:
             print(f"relay: {options.streams} WebSockets through Daphne at {url} …", file=sys.stderr, flush=True)
             profiler = start_profiler(daphne.pid, options.py_spy) if options.py_spy else None
             try:
-                relay_streams, relay_started = asyncio.run(
+                relay_streams, relay_started, relay_cpu = asyncio.run(
                     relay_phase(url=url, sessions=sessions, warm_up=warm_up, tokens=options.tokens,
-                            idle_timeout=options.idle_timeout)
+                                idle_timeout=options.idle_timeout,
+                                processes={"emulator": emulator.pid, "Daphne": daphne.pid, "benchmark clients": os.getpid()})
                 )
             finally:
                 if profiler is not None:
@@ -528,12 +578,14 @@ def main() -> None:
             wait_until_upstream_idle(emulator)
             note_upstream_starts(emulator, relay_streams, options.tokens)
             print(f"direct: {options.streams} streams to the emulator …", file=sys.stderr, flush=True)
-            direct_streams, direct_started = asyncio.run(
-                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens)
+            direct_streams, direct_started, direct_cpu = asyncio.run(
+                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
+                             processes={"emulator": emulator.pid, "benchmark clients": os.getpid()})
             )
             note_upstream_starts(emulator, direct_streams, options.tokens)
             print(report(relay=summarise(relay_streams, relay_started, options.tokens),
                          direct=summarise(direct_streams, direct_started, options.tokens), options=options))
+            print(cpu_report(relay=relay_cpu, direct=direct_cpu))
     finally:
         if daphne is not None:
             stop_process(daphne)

@@ -11,6 +11,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,10 @@ CLOSE_NOT_FOUND = 4404
 # How long a joining socket waits for a live runner's text before falling back to the database.
 SNAPSHOT_WAIT_SECONDS = 5.0
 MAX_FRAME_BYTES = 256 * 1024
+# Events a reply's runner publishes. Relaying one reads nothing from the database.
+RELAY_EVENTS = frozenset(
+    {"chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot", "chat.tool"}
+)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -61,6 +66,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._fallback.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler, on Django's one
+        # sync thread. Relay events touch no database, and queueing each piece of every reply
+        # behind that thread's sends, flushes and billing was the relay's main delay.
+        if message["type"] in RELAY_EVENTS:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     def _fallback_task(self):
         return getattr(self, "_fallback", None)
@@ -144,51 +158,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _on_send(self, frame):
         if "text" not in frame:
             raise ChatRefused("missing_field", _("A message needs some text."))
-        # The default prefix matters: channels-redis pops every process-local channel of one
-        # prefix from one list, and a second prefix in the same process starves the first.
-        channel = await self.channel_layer.new_channel()
-        start = await database_sync_to_async(services.reply_to_new_message)(
-            conversation_id=self.conversation_id, text=frame["text"], runner_channel=channel,
-            attachment_ids=frame.get("attachments") or [],
+        await self._start(
+            services.reply_to_new_message, text=frame["text"], attachment_ids=frame.get("attachments") or []
         )
-        await self._announce_and_run(start)
 
     async def _on_regenerate(self, frame):
-        channel = await self.channel_layer.new_channel()
-        start = await database_sync_to_async(services.reply_regenerate)(
-            conversation_id=self.conversation_id, runner_channel=channel
-        )
-        await self._announce_and_run(start)
+        await self._start(services.reply_regenerate)
 
     async def _on_edit(self, frame):
         if "message_id" not in frame or "text" not in frame:
             raise ChatRefused("missing_field", _("An edit needs message_id and text."))
+        await self._start(services.reply_after_edit, message_id=frame["message_id"], text=frame["text"])
+
+    async def _start(self, service, **arguments):
+        """Store what the frame asks for and the reply's empty message, tell every socket on
+        the conversation, then start the reply."""
+        # The default prefix matters: channels-redis pops every process-local channel of one
+        # prefix from one list, and a second prefix in the same process starves the first.
         channel = await self.channel_layer.new_channel()
-        start = await database_sync_to_async(services.reply_after_edit)(
-            conversation_id=self.conversation_id, message_id=frame["message_id"], text=frame["text"],
-            runner_channel=channel,
-        )
-        await self._announce_and_run(start)
+        # One trip to the database thread for both: every send waits its turn for that thread.
+        start, payloads = await database_sync_to_async(self._store_and_describe)(service, channel, arguments)
+        if start.deleted_ids:
+            await self.channel_layer.group_send(self.group, {"type": "chat.deleted", "message_ids": start.deleted_ids})
+        # The payload travels in the event: by the time a socket reads it, a fast reply may
+        # already be finished in the database. New messages carry no error text, so one
+        # rendering serves every viewer's language.
+        for payload in payloads:
+            await self.channel_layer.group_send(self.group, {"type": "chat.message", "message": payload})
+        start_reply(start.job)
+
+    def _store_and_describe(self, service, channel: str, arguments: dict) -> tuple[services.ReplyStart, list[dict]]:
+        start = service(conversation_id=self.conversation_id, runner_channel=channel, **arguments)
+        payloads = []
+        if start.user_message is not None:
+            payloads.append(message_payload(start.user_message, self.language, attachments=start.user_attachments))
+        payloads.append(message_payload(start.reply, self.language, attachments=()))
+        return start, payloads
 
     async def _on_stop(self, frame):
         reply = await database_sync_to_async(selectors.streaming_reply)(conversation_id=self.conversation_id)
         if reply is None or not reply.runner_channel:
             raise ChatRefused("nothing_to_stop", _("No reply is being written."))
         await self.channel_layer.send(reply.runner_channel, {"type": "reply.stop"})
-
-    async def _announce_and_run(self, start: services.ReplyStart):
-        """Tell every socket on the conversation what changed, then start the reply."""
-        if start.deleted_ids:
-            await self.channel_layer.group_send(self.group, {"type": "chat.deleted", "message_ids": start.deleted_ids})
-        # The payload travels in the event: by the time a socket reads it, a fast reply may
-        # already be finished in the database. New messages carry no error text, so one
-        # rendering serves every viewer's language.
-        payloads = await database_sync_to_async(
-            lambda: [message_payload(m, self.language) for m in (start.user_message, start.reply) if m is not None]
-        )()
-        for payload in payloads:
-            await self.channel_layer.group_send(self.group, {"type": "chat.message", "message": payload})
-        start_reply(start.job)
 
     # --- events from the channel layer -------------------------------------------------------
 

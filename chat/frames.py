@@ -52,7 +52,10 @@ def usage_of(message: Message) -> dict | None:
     }
 
 
-def message_payload(message: Message, language: str) -> dict:
+def message_payload(message: Message, language: str, *, attachments=None) -> dict:
+    """The message as a frame; `attachments`, when the caller has them, saves a query."""
+    if attachments is None:
+        attachments = message.attachments.all()
     return {
         "id": message.pk,
         "role": message.role,
@@ -63,7 +66,7 @@ def message_payload(message: Message, language: str) -> dict:
         "error": error_of(message, language),
         "usage": usage_of(message),
         "cost": None if message.cost is None else str(message.cost),
-        "attachments": [attachment_payload(a) for a in message.attachments.all()],
+        "attachments": [attachment_payload(a) for a in attachments],
         "tools": message.tools,
     }
 

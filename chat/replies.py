@@ -27,6 +27,7 @@ from usage.ledger import record_chat_usage
 from usage.limits import RateLimited, acquire_model_slot
 
 from . import services
+from .delta_relay import DeltaRelay
 from .glm_client import async_chat_client
 from .models import Conversation, Message
 from .services import ReplyJob
@@ -110,11 +111,13 @@ class ReplyRunner:
         # What the model is sent; tool rounds append the calls and their results.
         self.messages = list(job.messages)
         self.tools: list[dict] = []
+        self.deltas = DeltaRelay(message_id=job.message_id, publish=self._publish)
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
         control = asyncio.create_task(self._serve_control())
         control.add_done_callback(_log_failure)
+        self.deltas.start()
         try:
             self._streaming = True
             outcome = await self._stream()
@@ -198,15 +201,13 @@ class ReplyRunner:
         """Relay text and status; collect tool calls for after the round."""
         job = self.job
         if isinstance(event, TextDelta):
-            offset = len(self.text)
+            self.deltas.add(offset=len(self.text), text=event.text)
             self.text += event.text
-            await self._publish(
-                {"type": "chat.delta", "message_id": job.message_id, "offset": offset, "text": event.text},
-            )
             if time.monotonic() - self._last_flush >= settings.CHAT_FLUSH_INTERVAL_SECONDS:
                 await database_sync_to_async(services.reply_save_progress)(message_id=job.message_id, text=self.text)
                 self._last_flush = time.monotonic()
         elif isinstance(event, Retrying):
+            await self.deltas.flush()
             await self._publish(
                 {
                     "type": "chat.status",
@@ -234,6 +235,7 @@ class ReplyRunner:
             result = await database_sync_to_async(self._run_tool)(call)
             record = {"id": call.id, "name": call.name, "arguments": call.arguments, "result": result}
             self.tools.append(record)
+            await self.deltas.flush()
             await self._publish({"type": "chat.tool", "message_id": self.job.message_id, "tool": record})
             self.messages.append(
                 {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, ensure_ascii=False)}
@@ -295,6 +297,7 @@ class ReplyRunner:
                     log.warning("reply %s: snapshot not sent: %r", self.job.message_id, error)
 
     async def _finish(self, outcome: _Outcome) -> None:
+        await self.deltas.close()
         error = outcome.error
         error_detail = _both_languages(error) if error else {}
         error_code = error.code if error else ("internal" if outcome.status == Message.Status.ERROR else "")

@@ -46,6 +46,8 @@ class ReplyStart:
     reply: Message
     user_message: Message | None = None
     deleted_ids: list[int] = field(default_factory=list)
+    # The user message's photos when they are known without asking the database again.
+    user_attachments: list[Attachment] | None = None
 
 
 def conversation_create(*, user) -> Conversation:
@@ -158,7 +160,7 @@ def reply_to_new_message(*, conversation_id: int, text, runner_channel: str, att
     user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text)
     attach_to_message(attachments=photos, message=user_message)
     reply, job = _start_reply(conversation, runner_channel)
-    return ReplyStart(job=job, reply=reply, user_message=user_message)
+    return ReplyStart(job=job, reply=reply, user_message=user_message, user_attachments=photos)
 
 
 @transaction.atomic

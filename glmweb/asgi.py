@@ -1,5 +1,6 @@
 """HTTP and WebSocket entry point, served by Daphne."""
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -27,3 +28,11 @@ application = ProtocolTypeRouter(
 
 # Replies being written when the server is told to stop finish or are saved as interrupted.
 register_with_daphne()
+
+# Every database call runs on Django's one sync thread, which gives up the GIL inside each
+# query and must then win it back from the event loop. While the loop is busy relaying
+# replies, CPython hands it over only after the switch interval (5 ms by default): ten queries
+# to store a message could wait 50 ms. A shorter interval bounds that wait; the loop pays a
+# few more handovers.
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)

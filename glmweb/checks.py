@@ -9,7 +9,7 @@ from django.core.checks import Warning, register
 @register("glmweb", deploy=True)
 def check_shared_services(app_configs, **kwargs):
     problems = []
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer":
+    if not settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis."):
         problems.append(Warning(
             "The in-memory channel layer only reaches sockets of the same process.",
             hint="Set REDIS_URL so replies reach every Daphne process and survive a reload.",

@@ -101,6 +101,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not pytest's in-memory default: the test server and worker processes share it
     # (they are handed its path). One per test run, so two runs on one machine never collide.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+    # Keep connections open (unless the URL says otherwise): opening one runs the PRAGMAs, and
+    # closing the last one checkpoints the WAL, which cost half of the sync thread's time when
+    # every database call opened and closed its own.
+    if "conn_max_age" not in (env.str("DATABASE_URL", default="") or ""):
+        DATABASES["default"]["CONN_MAX_AGE"] = 600
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_glmweb_{os.getpid()}")}
@@ -116,14 +122,22 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's
             # blocking pop: without a longer one, an idle receive fails with a TimeoutError.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 60},
+            # A process's sockets all receive through one Redis list (the "specific." channels):
+            # its capacity has to hold a moment's backlog for every socket of the process, or
+            # group sends drop events silently.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": 1500,
+                "channel_capacity": {"specific.*": 50000},
+                "expiry": 60,
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "glmweb.channel_layer.LocalChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files under var/, so a real worker process
     # (not eager mode) consumes what the web process queues.

@@ -108,6 +108,11 @@ class RunningEmulator:
         return f"{self.root_url}/api/paas/v4"
 
     @property
+    def pid(self) -> int | None:
+        """The emulator process's id (for a benchmark's CPU accounting), None when stopped."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def port(self) -> int:
         return int(self.root_url.rsplit(":", 1)[1])
 

@@ -48,11 +48,12 @@ async def test_history_comes_first_on_connect(owner, conversation):
 async def test_sent_message_is_stored_and_reply_streams_token_by_token(owner, conversation, emulator):
     async with ChatSocket(owner, conversation.pk) as socket:
         await socket.receive()
-        frames, reply, done = await _send_and_finish(socket, "Hello there [[glm-len:40]]")
+        # Chunks 10 ms apart, as a model writes: each piece leaves as soon as it arrives.
+        frames, reply, done = await _send_and_finish(socket, "Hello there [[glm-len:40]] [[glm-slow:10]]")
         await replies.wait_for_replies()
 
     user_frame = next(f["message"] for f in frames if f["type"] == "message" and f["message"]["role"] == "user")
-    assert user_frame["text"] == "Hello there [[glm-len:40]]"
+    assert user_frame["text"] == "Hello there [[glm-len:40]] [[glm-slow:10]]"
     assert reply["status"] == "streaming" and reply["text"] == ""
     deltas = [f for f in frames if f["type"] == "delta"]
     assert 35 <= len(deltas) <= 40, "one delta per token piece (the last may trail the done frame)"
@@ -65,6 +66,21 @@ async def test_sent_message_is_stored_and_reply_streams_token_by_token(owner, co
     stored = await database_sync_to_async(Message.objects.get)(pk=reply["id"])
     assert stored.text == streamed and stored.status == "complete"
     assert Decimal(done["cost"]) == stored.cost == Decimal("0")  # glm-4-flash is free
+
+
+async def test_pieces_that_arrive_together_leave_together_in_order(owner, conversation, emulator):
+    # No pause between chunks: they reach the server several to a read, as they do when it is
+    # busy, and each read's pieces go out as one delta; the text is the same.
+    async with ChatSocket(owner, conversation.pk) as socket:
+        await socket.receive()
+        frames, reply, done = await _send_and_finish(socket, "Hello there [[glm-len:300]]")
+        await replies.wait_for_replies()
+
+    deltas = [f for f in frames if f["type"] == "delta" and f["message_id"] == reply["id"]]
+    assert 1 <= len(deltas) < 300
+    assert [d["offset"] for d in deltas] == [sum(len(d["text"]) for d in deltas[:n]) for n in range(len(deltas))]
+    assert "".join(d["text"] for d in deltas) == done["text"]
+    assert done["usage"]["completion_tokens"] == 300
 
 
 async def test_reply_is_billed_from_the_api_usage(owner, emulator):

@@ -19,7 +19,7 @@ from .test_socket import ImagesSocket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.glm]
 
-SHARED_LAYER = "InMemoryChannelLayer" not in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+SHARED_LAYER = settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
 
 
 def _poll_status(user, job_id) -> dict:

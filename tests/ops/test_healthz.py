@@ -32,7 +32,7 @@ def test_all_checks_pass_without_logging_in(client, configured):
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "channel_layer", "broker", "glm"}
     assert all(check["ok"] for check in body["checks"].values())
-    assert body["checks"]["channel_layer"]["backend"] == ("redis" if USING_REDIS else "InMemoryChannelLayer")
+    assert body["checks"]["channel_layer"]["backend"] == ("redis" if USING_REDIS else "LocalChannelLayer")
     assert body["checks"]["broker"]["backend"] == ("redis" if USING_REDIS else "filesystem")
     assert body["checks"]["glm"] == {"ok": True, "configured": True, "offline_demo": False,
                                      "ms": body["checks"]["glm"]["ms"]}
