@@ -175,12 +175,14 @@ def start_daphne(*, env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.1)
 
 
-def start_profiler(pid: int, output: str) -> subprocess.Popen:
+def start_profiler(pid: int, output: str, *, gil_only: bool) -> subprocess.Popen:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("--py-spy needs py-spy: .venv/bin/pip install py-spy")
-    # Every thread, with time spent waiting (--idle) kept: where a reply waits matters here.
-    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", "--threads", "--idle",
+    # Either every thread with time spent waiting kept (where a reply waits), or only the
+    # thread holding the GIL (where the CPU goes).
+    mode = ["--gil"] if gil_only else ["--threads", "--idle"]
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", *mode,
                              "--nonblocking", "--format", "raw", "--output", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -362,6 +364,54 @@ async def relay_phase(
 # --- direct: the gateway's own client straight to the emulator -----------------------------
 
 
+async def sdk_stream(client, number: int, stream: Stream, tokens: int) -> None:
+    """One direct stream through the OpenAI SDK, as the GLM manual's section 5 shows."""
+    chunks = await client.chat.completions.create(
+        model="glm-4-flash", messages=[{"role": "user", "content": prompt_for(number, tokens)}],
+        temperature=0.95, top_p=0.7, max_tokens=4096, stream=True, extra_body={"user_id": f"user-{number:06d}"},
+    )
+    async for chunk in chunks:
+        now = time.perf_counter()
+        if chunk.choices and chunk.choices[0].delta.content:
+            stream.arrivals.append(now)
+            stream.pieces += 1
+        if chunk.usage is not None:
+            stream.ended_at = now
+            stream.ok = chunk.usage.completion_tokens == tokens
+            stream.tokens = tokens if stream.ok else 0
+
+
+async def sdk_direct_phase(
+    *, emulator, count: int, tokens: int, processes: dict[str, int]
+) -> tuple[list[Stream], float, dict[str, float]]:
+    import openai
+
+    client = openai.AsyncOpenAI(api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0, timeout=120.0)
+    streams = [Stream() for _ in range(count)]
+    go = asyncio.Event()
+
+    async def one(number: int, stream: Stream) -> None:
+        await go.wait()
+        stream.sent_at, stream.sent_wall = time.perf_counter(), time.time()
+        try:
+            await sdk_stream(client, number, stream, tokens)
+        except Exception as error:
+            stream.problem = f"stream: {error!r}"
+
+    try:
+        await sdk_stream(client, -1, Stream(), 5)  # warm-up, as the relay's
+        tasks = [asyncio.create_task(one(n, streams[n])) for n in range(count)]
+        await asyncio.sleep(0)
+        meter = CpuMeter(processes)
+        started = time.perf_counter()
+        go.set()
+        await finish_or_give_up(tasks, streams)
+        cpu = meter.spent()
+    finally:
+        await client.close()
+    return streams, started, cpu
+
+
 async def direct_phase(
     *, emulator, count: int, tokens: int, processes: dict[str, int]
 ) -> tuple[list[Stream], float, dict[str, float]]:
@@ -504,6 +554,9 @@ def report(*, relay: dict, direct: dict, options) -> str:
         f"{'Redis' if options.redis_url else 'in-memory'}; one Daphne process"
         + ("" if options.conn_max_age is None else f"; CONN_MAX_AGE={options.conn_max_age}")
         + f"; a relayed reply silent for {options.idle_timeout:g} s, or not done in {STREAM_TIMEOUT_SECONDS} s, is lost",
+        f"direct clients: "
+        + ("the OpenAI SDK's AsyncOpenAI (as the GLM manual shows)" if options.direct_client == "sdk"
+           else "glm.stream.AsyncChatClient (the site's own client)"),
         f"machine: {machine_line()}",
         "",
         f"{'':{width}}  {'relay (Daphne)':>22}  {'direct':>22}  {'relay/direct':>12}",
@@ -545,6 +598,11 @@ def main() -> None:
                         help="keep database connections open this long (the site's default closes them after each use)")
     parser.add_argument("--idle-timeout", type=float, default=60, metavar="SECONDS",
                         help="a relayed reply with no frame for this long counts as lost")
+    parser.add_argument("--py-spy-gil", action="store_true",
+                        help="with --py-spy: sample only the thread holding the GIL (where CPU goes)")
+    parser.add_argument("--direct-client", choices=("gateway", "sdk"), default="gateway",
+                        help="direct clients: the site's own glm.stream.AsyncChatClient (default), or the "
+                             "OpenAI SDK's AsyncOpenAI as the GLM manual shows")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, Daphne log)")
     parser.add_argument("--py-spy", metavar="FILE", default="",
                         help="profile Daphne during the relay phase with py-spy (if installed); "
@@ -564,7 +622,7 @@ def main() -> None:
             warm_up, *sessions = prepare_site(env=env, users=options.streams + 1)
             daphne, url = start_daphne(env=env, log_path=work / "daphne.log")
             print(f"relay: {options.streams} WebSockets through Daphne at {url} …", file=sys.stderr, flush=True)
-            profiler = start_profiler(daphne.pid, options.py_spy) if options.py_spy else None
+            profiler = start_profiler(daphne.pid, options.py_spy, gil_only=options.py_spy_gil) if options.py_spy else None
             try:
                 relay_streams, relay_started, relay_cpu = asyncio.run(
                     relay_phase(url=url, sessions=sessions, warm_up=warm_up, tokens=options.tokens,
@@ -578,9 +636,10 @@ def main() -> None:
             wait_until_upstream_idle(emulator)
             note_upstream_starts(emulator, relay_streams, options.tokens)
             print(f"direct: {options.streams} streams to the emulator …", file=sys.stderr, flush=True)
+            phase = sdk_direct_phase if options.direct_client == "sdk" else direct_phase
             direct_streams, direct_started, direct_cpu = asyncio.run(
-                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
-                             processes={"emulator": emulator.pid, "benchmark clients": os.getpid()})
+                phase(emulator=emulator, count=options.streams, tokens=options.tokens,
+                      processes={"emulator": emulator.pid, "benchmark clients": os.getpid()})
             )
             note_upstream_starts(emulator, direct_streams, options.tokens)
             print(report(relay=summarise(relay_streams, relay_started, options.tokens),

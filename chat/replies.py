@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.utils import translation
 
 from glm.errors import GLMError
@@ -333,37 +334,37 @@ class ReplyRunner:
         return estimate_completion_usage(messages=self.messages, completion_text=self.text), False
 
     def _save_and_bill(self, outcome: _Outcome, error_code: str, error_detail: dict):
+        """Charge the reply (if anything was generated) and store its outcome with the charge,
+        together: a reply is never left finished without the cost it was billed."""
         job = self.job
-        services.reply_finish(
-            message_id=job.message_id,
-            text=self.text,
-            status=outcome.status,
-            finish_reason=outcome.finish_reason,
-            error_code=error_code,
-            error_detail=error_detail,
-            glm_request_id=outcome.request_id,
-            tools=self.tools,
-        )
+        with transaction.atomic():
+            charge = self._bill(outcome)
+            services.reply_finish(
+                message_id=job.message_id,
+                text=self.text,
+                status=outcome.status,
+                finish_reason=outcome.finish_reason,
+                error_code=error_code,
+                error_detail=error_detail,
+                glm_request_id=outcome.request_id,
+                tools=self.tools,
+                charge=charge,
+            )
+        return charge
+
+    def _bill(self, outcome: _Outcome):
         billable = self._billable_usage(outcome)
         if billable is None:
             return None
         usage, exact = billable
-        charge = record_chat_usage(
-            user_id=job.user_id,
-            kind=job.kind,
-            model=job.model,
+        return record_chat_usage(
+            user_id=self.job.user_id,
+            kind=self.job.kind,
+            model=self.job.model,
             usage=usage,
             exact=exact,
-            charge_key=f"reply:{job.message_id}",
-            conversation_id=job.conversation_id,
-            message_id=job.message_id,
+            charge_key=f"reply:{self.job.message_id}",
+            conversation_id=self.job.conversation_id,
+            message_id=self.job.message_id,
             glm_request_id=outcome.request_id,
         )
-        services.reply_record_charge(
-            message_id=job.message_id,
-            prompt_tokens=charge.prompt_tokens,
-            completion_tokens=charge.completion_tokens,
-            estimated=not charge.exact,
-            cost=charge.cost,
-        )
-        return charge

@@ -209,8 +209,11 @@ def reply_finish(
     error_detail: dict | None = None,
     glm_request_id: str = "",
     tools: list | None = None,
+    charge=None,
 ) -> None:
-    Message.objects.filter(pk=message_id).update(
+    """Store the reply's outcome and, when it was billed, its charge (usage.ledger.Charge),
+    in one write."""
+    fields = dict(
         tools=tools or [],
         text=text,
         status=status,
@@ -221,12 +224,14 @@ def reply_finish(
         runner_channel="",
         updated_at=timezone.now(),
     )
-
-
-def reply_record_charge(*, message_id: int, prompt_tokens: int, completion_tokens: int, estimated: bool, cost) -> None:
-    Message.objects.filter(pk=message_id).update(
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, usage_estimated=estimated, cost=cost
-    )
+    if charge is not None:
+        fields.update(
+            prompt_tokens=charge.prompt_tokens,
+            completion_tokens=charge.completion_tokens,
+            usage_estimated=not charge.exact,
+            cost=charge.cost,
+        )
+    Message.objects.filter(pk=message_id).update(**fields)
 
 
 def reply_interrupt_if_stale(*, message: Message) -> bool:

@@ -53,8 +53,15 @@ async def write_title(*, job, group: str) -> None:
     title = clean_title(result.text)
     if not title:
         return
+    if await database_sync_to_async(_store_title)(job=job, title=title, result=result):
+        await get_channel_layer().group_send(group, {"type": "chat.title", "title": title})
+
+
+def _store_title(*, job, title: str, result) -> bool:
+    """Bill the title call and set the title (unless the user named the conversation
+    meanwhile), in one trip to the database thread."""
     if result.usage is not None:
-        await database_sync_to_async(record_chat_usage)(
+        record_chat_usage(
             user_id=job.user_id,
             kind="title",
             model=settings.CHAT_TITLE_MODEL,
@@ -64,7 +71,4 @@ async def write_title(*, job, group: str) -> None:
             conversation_id=job.conversation_id,
             glm_request_id=result.request_id,
         )
-    if await database_sync_to_async(services.conversation_set_auto_title)(
-        conversation_id=job.conversation_id, title=title
-    ):
-        await get_channel_layer().group_send(group, {"type": "chat.title", "title": title})
+    return services.conversation_set_auto_title(conversation_id=job.conversation_id, title=title)

@@ -1,7 +1,6 @@
-"""Translation of the two SDKs' exceptions into GLMError, so no SDK type leaves the gateway."""
+"""Translation of the zhipuai SDK's exceptions into GLMError, so no SDK type leaves the gateway."""
 from __future__ import annotations
 
-import openai
 import zhipuai.core._errors as zhipuai_errors
 
 from glm.errors import (
@@ -12,21 +11,6 @@ from glm.errors import (
     error_from_frame,
     error_from_response,
 )
-
-
-def from_openai_request_error(exc: openai.OpenAIError) -> GLMError:
-    """An error raised while sending a request and waiting for the response headers."""
-    if isinstance(exc, openai.APITimeoutError):
-        return GLMTimeout("no response within the timeout")
-    if isinstance(exc, openai.APIConnectionError):
-        return GLMConnectionError("could not connect")
-    if isinstance(exc, openai.APIStatusError):
-        return error_from_response(exc.status_code, _openai_body(exc), request_id=exc.request_id)
-    if isinstance(exc, openai.APIResponseValidationError):
-        return GLMServerError("response did not match the expected schema", code="invalid_response")
-    if isinstance(exc, openai.APIError):
-        return error_from_frame(exc.body)
-    return GLMError(type(exc).__name__)
 
 
 def from_zhipuai_error(exc: zhipuai_errors.ZhipuAIError) -> GLMError:
@@ -42,15 +26,6 @@ def from_zhipuai_error(exc: zhipuai_errors.ZhipuAIError) -> GLMError:
     if isinstance(exc, zhipuai_errors.APIResponseError):
         return error_from_frame(exc.json_data)
     return GLMError(type(exc).__name__)
-
-
-def _openai_body(exc: openai.APIStatusError) -> object:
-    if exc.body is not None:
-        return exc.body
-    try:
-        return exc.response.content
-    except Exception:  # an unread streamed body: the status alone has to do
-        return None
 
 
 def _zhipuai_body(exc: zhipuai_errors.APIStatusError) -> bytes | None:

@@ -1,10 +1,12 @@
 """The asyncio client for chat: streamed replies for the web consumers, one coroutine per stream.
 
 No thread per stream (design decision 1), so one process can hold hundreds of replies open.
-Streams are read straight off the shared HTTP client (glm/sse.py says why not through the SDK);
-whole completions go through the OpenAI SDK's AsyncOpenAI pointed at GLM's base URL. The SDK's own retries are off;
-RetryPolicy decides, and retries happen only before any part of a reply reached the caller
-(design decision 5), so a person never sees text twice.
+It speaks GLM's OpenAI-compatible HTTP API itself, on one shared aiohttp connection pool,
+rather than through the OpenAI SDK's AsyncOpenAI: the SDK validated every streamed chunk into a
+pydantic model, and its HTTP stack (httpx, h11 and anyio, in Python) spent more again on every
+read; together most of the CPU of relaying a reply (docs/gateway.md).
+RetryPolicy decides about retries, and they happen only before any part of a reply reached the
+caller (design decision 5), so a person never sees text twice.
 """
 from __future__ import annotations
 
@@ -14,14 +16,14 @@ import json
 import time
 from typing import Any, AsyncIterator
 
-import httpx2
-import openai
+import aiohttp
 
 from glm.call_log import log_call
 from glm.chunks import StreamState, error_for_finish_reason, parse_completion
 from glm.errors import (
     GLMConnectionError,
     GLMError,
+    GLMServerError,
     GLMStreamInterrupted,
     GLMTimeout,
     error_from_frame,
@@ -30,7 +32,6 @@ from glm.errors import (
 from glm.events import Finish, ReasoningDelta, Retrying, StreamEvent, TextDelta, ToolCall
 from glm.results import ChatResult
 from glm.retry import RetryPolicy
-from glm.sdk_errors import from_openai_request_error
 from glm.sse import SSEDecoder
 
 __all__ = ["AsyncChatClient", "ChatResult"]
@@ -53,30 +54,34 @@ class AsyncChatClient:
     ) -> None:
         self._base_url = base_url
         self._retry = retry or RetryPolicy()
-        # read_timeout bounds each wait for bytes (the first token included), not the whole reply.
-        timeout = httpx2.Timeout(read_timeout, connect=connect_timeout)
-        self._http = openai.DefaultAsyncHttpxClient(
-            timeout=timeout,
-            limits=httpx2.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=min(100, max_connections),
-            ),
-        )
+        # sock_read bounds each wait for bytes (the first token included), not the whole reply.
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
         self._completions_url = base_url.rstrip("/") + "/chat/completions"
-        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
-        self._sdk = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=0,
-            http_client=self._http,
-        )
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "text/event-stream",
+            "Content-Type": "application/json",
+        }
 
     def __repr__(self) -> str:
         return f"AsyncChatClient(base_url={self._base_url!r})"
 
     async def aclose(self) -> None:
-        await self._sdk.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the event loop it belongs to (aiohttp binds a session to it).
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=self._timeout,
+                raise_for_status=False,
+            )
+        return self._session
 
     async def stream_chat(
         self,
@@ -152,10 +157,10 @@ class AsyncChatClient:
         outcome, failure = "cancelled", None
         try:
             async with self._open_stream(request) as response:
-                status = response.status_code
+                status = response.status
                 if status != 200:
                     raise error_from_response(
-                        status, await response.aread(), request_id=response.headers.get("x-request-id")
+                        status, await _error_body(response), request_id=response.headers.get("x-request-id")
                     )
                 async with contextlib.aclosing(self._read_chunks(response, state)) as pieces:
                     async for event in pieces:
@@ -182,24 +187,27 @@ class AsyncChatClient:
             )
 
     @contextlib.asynccontextmanager
-    async def _open_stream(self, request: dict[str, Any]) -> AsyncIterator[httpx2.Response]:
+    async def _open_stream(self, request: dict[str, Any]) -> AsyncIterator[aiohttp.ClientResponse]:
         """POST the request with stream=true; failures before the response headers are GLMErrors."""
-        body = {**request, "stream": True}
-        body.update(body.pop("extra_body", None) or {})
         try:
-            async with self._http.stream("POST", self._completions_url, json=body, headers=self._headers) as response:
-                yield response
-        except httpx2.TimeoutException as exc:
+            response = await self._http().post(
+                self._completions_url, data=_json_bytes(_wire_body(request, stream=True)), headers=self._headers
+            )
+        except aiohttp.ClientError as exc:
+            raise _request_failure(exc) from exc
+        except TimeoutError as exc:
             raise GLMTimeout("no response within the timeout") from exc
-        except httpx2.TransportError as exc:
-            raise GLMConnectionError("could not connect") from exc
+        # Leaving early (a stop, a cancelled task) closes the connection at once: the API stops
+        # generating, and billing, the rest of the reply.
+        async with response:
+            yield response
 
-    async def _read_chunks(self, response: httpx2.Response, state: StreamState) -> AsyncIterator[TextDelta | ReasoningDelta]:
+    async def _read_chunks(self, response: aiohttp.ClientResponse, state: StreamState) -> AsyncIterator[TextDelta | ReasoningDelta]:
         """The pieces of text each chunk carries, in order, until [DONE] or the end of the body."""
         decoder = SSEDecoder()
         received = False
         try:
-            async for block in response.aiter_bytes():
+            async for block in response.content.iter_any():
                 for data in decoder.feed(block):
                     if data == "[DONE]":
                         return
@@ -210,7 +218,7 @@ class AsyncChatClient:
                 if data != "[DONE]":
                     for event in state.feed(_chunk(data)):
                         yield event
-        except httpx2.TransportError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             # Once the final chunk has arrived nothing is lost: a fault while waiting for [DONE]
             # must not turn a finished reply into a failure.
             if state.finish_reason is None:
@@ -219,11 +227,7 @@ class AsyncChatClient:
     async def _complete_once(self, request: dict[str, Any], *, attempt: int) -> ChatResult:
         started_at = time.monotonic()
         try:
-            try:
-                completion = await self._sdk.chat.completions.create(**request, stream=False)
-            except openai.OpenAIError as exc:
-                raise from_openai_request_error(exc) from exc
-            result = parse_completion(completion.to_dict())
+            result = parse_completion(await self._post_json(request))
         except GLMError as error:
             log_call(
                 operation="chat.complete", model=request["model"], attempt=attempt,
@@ -235,6 +239,46 @@ class AsyncChatClient:
             outcome="ok", status=200, request_id=result.request_id, finish_reason=result.finish_reason,
         )
         return result
+
+    async def _post_json(self, request: dict[str, Any]) -> dict:
+        """POST a whole-completion request; the response document, or the GLMError it stands for."""
+        try:
+            async with self._http().post(
+                self._completions_url, data=_json_bytes(_wire_body(request)), headers=self._headers
+            ) as response:
+                content = await response.read()
+        except aiohttp.ClientError as exc:
+            raise _request_failure(exc) from exc
+        except TimeoutError as exc:
+            raise GLMTimeout("no response within the timeout") from exc
+        if response.status != 200:
+            raise error_from_response(response.status, content, request_id=response.headers.get("x-request-id"))
+        try:
+            document = json.loads(content)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise GLMServerError("response did not match the expected schema", code="invalid_response")
+        return document
+
+
+async def _error_body(response: aiohttp.ClientResponse) -> bytes | None:
+    """An error response's body; if it cannot be read, the status alone has to do."""
+    try:
+        return await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
+def _json_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _wire_body(request: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The JSON body: the request with GLM's own fields (user_id) at the top level."""
+    body = {**request, **extra}
+    body.update(body.pop("extra_body", None) or {})
+    return body
 
 
 def _chunk(data: str) -> dict:
@@ -250,9 +294,16 @@ def _chunk(data: str) -> dict:
     return chunk
 
 
-def _stream_failure(exc: httpx2.TransportError, *, received_chunks: bool) -> GLMError:
+def _request_failure(exc: aiohttp.ClientError) -> GLMError:
+    """A failure before the response headers arrived."""
+    if isinstance(exc, TimeoutError):  # aiohttp's connect and read timeouts are TimeoutErrors
+        return GLMTimeout("no response within the timeout")
+    return GLMConnectionError("could not connect")
+
+
+def _stream_failure(exc: Exception, *, received_chunks: bool) -> GLMError:
     """A failure while reading a body that had started with HTTP 200."""
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, TimeoutError):
         if not received_chunks:
             # Headers came, then nothing: to a person that is the service not answering.
             return GLMTimeout("no chunk within the read timeout")
