@@ -3,7 +3,7 @@ direct streaming clients on the same GLM emulator.
 
     .venv/bin/python bench/streams.py --streams 500 [--tokens 100] [--first-token-ms 200]
         [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0] [--conn-max-age 600]
-        [--py-spy FILE] [--keep]
+        [--direct-client sdk|gateway] [--py-spy FILE [--py-spy-gil]] [--keep]
 
 Starts everything it needs and stops it at the end: a GLM emulator, a throwaway SQLite
 database in a temporary folder (migrated, with N users, their sessions and one conversation
@@ -12,13 +12,15 @@ each) and one Daphne process. Then:
 1. relay: N WebSockets log in with their session cookies, and when all have their history each
    sends one message at the same moment; every reply is timed from the send to its first
    delta frame, between delta frames, and to its done frame;
-2. direct: N streams of the same messages with glm.stream.AsyncChatClient (the client the
-   site uses) straight to the emulator, timed the same way.
+2. direct: N streams of the same messages straight to the emulator, timed the same way, with
+   the OpenAI SDK's AsyncOpenAI as the GLM manual shows (or, with --direct-client gateway,
+   glm.stream.AsyncChatClient, the client the site itself uses).
 
-It prints completion rate, time to first token and inter-token gap percentiles and total
-throughput for both, side by side with the ratio relay/direct, plus how long each message took
-to become a GLM request (from the emulator's request log). Both phases run their clients in
-this one process, so client overhead weighs on both alike.
+It prints completion rate, tokens delivered whole (a relayed reply counts once its pieces,
+placed at their offsets, spell the done frame's text), time to first token and gaps between
+pieces, total throughput for both side by side with the ratio relay/direct, how long each
+message took to become a GLM request (from the emulator's request log), and the CPU time each
+process spent. Both phases run their clients in this one process.
 """
 from __future__ import annotations
 
@@ -381,44 +383,41 @@ async def sdk_stream(client, number: int, stream: Stream, tokens: int) -> None:
             stream.tokens = tokens if stream.ok else 0
 
 
-async def sdk_direct_phase(
-    *, emulator, count: int, tokens: int, processes: dict[str, int]
-) -> tuple[list[Stream], float, dict[str, float]]:
-    import openai
-
-    client = openai.AsyncOpenAI(api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0, timeout=120.0)
-    streams = [Stream() for _ in range(count)]
-    go = asyncio.Event()
-
-    async def one(number: int, stream: Stream) -> None:
-        await go.wait()
-        stream.sent_at, stream.sent_wall = time.perf_counter(), time.time()
-        try:
-            await sdk_stream(client, number, stream, tokens)
-        except Exception as error:
-            stream.problem = f"stream: {error!r}"
-
-    try:
-        await sdk_stream(client, -1, Stream(), 5)  # warm-up, as the relay's
-        tasks = [asyncio.create_task(one(n, streams[n])) for n in range(count)]
-        await asyncio.sleep(0)
-        meter = CpuMeter(processes)
-        started = time.perf_counter()
-        go.set()
-        await finish_or_give_up(tasks, streams)
-        cpu = meter.spent()
-    finally:
-        await client.close()
-    return streams, started, cpu
-
-
-async def direct_phase(
-    *, emulator, count: int, tokens: int, processes: dict[str, int]
-) -> tuple[list[Stream], float, dict[str, float]]:
+async def gateway_stream(client, number: int, stream: Stream, tokens: int) -> None:
+    """One direct stream through glm.stream.AsyncChatClient, the client the site uses."""
     from glm.events import Finish, TextDelta
+
+    async for event in client.stream_chat(
+        model="glm-4-flash", messages=[{"role": "user", "content": prompt_for(number, tokens)}],
+        temperature=0.95, top_p=0.7, max_tokens=4096, user_id=f"user-{number:06d}",
+    ):
+        now = time.perf_counter()
+        if isinstance(event, TextDelta):
+            stream.arrivals.append(now)
+            stream.pieces += 1
+        elif isinstance(event, Finish):
+            stream.ended_at = now
+            stream.ok = event.usage is not None and event.usage.completion_tokens == tokens
+            stream.tokens = tokens if stream.ok else 0
+
+
+def direct_client(kind: str, emulator):
+    """The direct clients' shared client and how one stream runs on it."""
+    if kind == "sdk":
+        import openai
+
+        client = openai.AsyncOpenAI(api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0, timeout=120.0)
+        return client, sdk_stream, client.close
     from glm.stream import AsyncChatClient
 
     client = AsyncChatClient(api_key=emulator.api_key, base_url=emulator.base_url, read_timeout=120.0)
+    return client, gateway_stream, client.aclose
+
+
+async def direct_phase(
+    *, emulator, count: int, tokens: int, processes: dict[str, int], kind: str
+) -> tuple[list[Stream], float, dict[str, float]]:
+    client, run_stream, close = direct_client(kind, emulator)
     streams = [Stream() for _ in range(count)]
     go = asyncio.Event()
 
@@ -426,25 +425,13 @@ async def direct_phase(
         await go.wait()
         stream.sent_at, stream.sent_wall = time.perf_counter(), time.time()
         try:
-            async for event in client.stream_chat(
-                model="glm-4-flash", messages=[{"role": "user", "content": prompt_for(number, tokens)}],
-                temperature=0.95, top_p=0.7, max_tokens=4096, user_id=f"user-{number:06d}",
-            ):
-                now = time.perf_counter()
-                if isinstance(event, TextDelta):
-                    stream.arrivals.append(now)
-                    stream.pieces += 1
-                elif isinstance(event, Finish):
-                    stream.ended_at = now
-                    stream.ok = event.usage is not None and event.usage.completion_tokens == tokens
-                    stream.tokens = tokens if stream.ok else 0
+            await run_stream(client, number, stream, tokens)
         except Exception as error:
             stream.problem = f"stream: {error!r}"
 
     try:
-        warm_up = [{"role": "user", "content": prompt_for(-1, 5)}]
-        async for _event in client.stream_chat(model="glm-4-flash", messages=warm_up):
-            pass  # the same warm-up as the relay's: a client made, a connection open
+        # The same warm-up as the relay's: a client made, a connection open.
+        await run_stream(client, -1, Stream(), 5)
         tasks = [asyncio.create_task(one(n, streams[n])) for n in range(count)]
         await asyncio.sleep(0)
         meter = CpuMeter(processes)
@@ -453,7 +440,7 @@ async def direct_phase(
         await finish_or_give_up(tasks, streams)
         cpu = meter.spent()
     finally:
-        await client.aclose()
+        await close()
     return streams, started, cpu
 
 
@@ -600,9 +587,9 @@ def main() -> None:
                         help="a relayed reply with no frame for this long counts as lost")
     parser.add_argument("--py-spy-gil", action="store_true",
                         help="with --py-spy: sample only the thread holding the GIL (where CPU goes)")
-    parser.add_argument("--direct-client", choices=("gateway", "sdk"), default="gateway",
-                        help="direct clients: the site's own glm.stream.AsyncChatClient (default), or the "
-                             "OpenAI SDK's AsyncOpenAI as the GLM manual shows")
+    parser.add_argument("--direct-client", choices=("sdk", "gateway"), default="sdk",
+                        help="direct clients: the OpenAI SDK's AsyncOpenAI as the GLM manual shows (default), "
+                             "or the site's own glm.stream.AsyncChatClient")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, Daphne log)")
     parser.add_argument("--py-spy", metavar="FILE", default="",
                         help="profile Daphne during the relay phase with py-spy (if installed); "
@@ -636,10 +623,10 @@ def main() -> None:
             wait_until_upstream_idle(emulator)
             note_upstream_starts(emulator, relay_streams, options.tokens)
             print(f"direct: {options.streams} streams to the emulator …", file=sys.stderr, flush=True)
-            phase = sdk_direct_phase if options.direct_client == "sdk" else direct_phase
             direct_streams, direct_started, direct_cpu = asyncio.run(
-                phase(emulator=emulator, count=options.streams, tokens=options.tokens,
-                      processes={"emulator": emulator.pid, "benchmark clients": os.getpid()})
+                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
+                             processes={"emulator": emulator.pid, "benchmark clients": os.getpid()},
+                             kind=options.direct_client)
             )
             note_upstream_starts(emulator, direct_streams, options.tokens)
             print(report(relay=summarise(relay_streams, relay_started, options.tokens),

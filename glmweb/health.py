@@ -86,7 +86,7 @@ async def check_channel_layer() -> dict:
 
     config = settings.CHANNEL_LAYERS["default"]
     backend_path = config["BACKEND"]
-    if backend_path == "channels_redis.core.RedisChannelLayer":
+    if backend_path.startswith("channels_redis."):
         for host in config.get("CONFIG", {}).get("hosts", []):
             await _ping_redis(host)
         return {"backend": "redis"}

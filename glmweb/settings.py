@@ -119,18 +119,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's
-            # blocking pop: without a longer one, an idle receive fails with a TimeoutError.
-            # A process's sockets all receive through one Redis list (the "specific." channels):
-            # its capacity has to hold a moment's backlog for every socket of the process, or
-            # group sends drop events silently.
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                "capacity": 1500,
-                "channel_capacity": {"specific.*": 50000},
-                "expiry": 60,
-            },
+            # Redis pub/sub, not channels-redis's list-based layer: that layer pops one message
+            # per few Redis round trips for all of a process's sockets together, and at a few
+            # hundred streaming replies its backlog grew until events expired unread. A reply's
+            # events are only of use while it is written, so pub/sub's at-most-once delivery
+            # loses nothing a socket needs (a reconnecting socket reads the text from the
+            # runner's snapshot or the database).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # redis-py 8 reads with a 5 s socket timeout by default: without a longer one, an
+            # idle subscription read fails with a TimeoutError.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

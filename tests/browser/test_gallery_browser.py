@@ -23,7 +23,8 @@ def test_a_prompt_becomes_a_card_that_turns_into_the_picture_without_a_reload(ch
     expect(picture).to_have_count(1, timeout=30_000)
     expect(page.locator("#gallery-queue [data-job-id]")).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
-    assert page.evaluate("document.querySelector('#gallery-grid img').naturalWidth") > 0
+    # The element appears before its bytes have loaded: wait for the picture itself.
+    page.wait_for_function("document.querySelector('#gallery-grid img').naturalWidth > 0", timeout=15_000)
     chrome.screenshot(page, "picture-shown")
 
 
@@ -35,7 +36,7 @@ def test_a_picture_asked_for_in_chat_appears_as_a_card_then_the_image(chrome, al
     expect(card).to_have_count(1)
     image = card.locator("img")
     expect(image).to_have_count(1, timeout=30_000)
-    assert page.evaluate("document.querySelector('.tool-card--image img').naturalWidth") > 0
+    page.wait_for_function("document.querySelector('.tool-card--image img').naturalWidth > 0", timeout=15_000)
     chrome.screenshot(page, "chat-picture")
     page.reload()
     expect(page.locator(".tool-card--image img")).to_have_count(1)

@@ -64,7 +64,7 @@ def test_an_unconfigured_glm_endpoint_is_reported(client, configured):
 
 def test_a_dead_redis_channel_layer_is_reported(client, configured):
     configured.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{closed_port()}/0", "socket_timeout": 30}]},
     }}
     channel_layers.backends.clear()
