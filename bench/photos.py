@@ -146,7 +146,7 @@ def child(path: str, name: str, via: str) -> None:
     sent = attachment.model_copy or attachment.file
     print(json.dumps({
         "wall": wall, "cpu": cpu, "peak_mb": peak, "added_mb": max(0.0, peak - rss_before),
-        "stored": f"{attachment.width}×{attachment.height}",
+        "stored": f"{attachment.width}×{attachment.height} {attachment.content_type.split('/')[-1].upper()}",
         "stored_mb": attachment.file.size / 2**20, "sent_mb": sent.size / 2**20,
         "resized": attachment.resized_for_model,
     }))
@@ -220,12 +220,20 @@ def main() -> None:
                 "memory ok" if peak < TARGET_PEAK_MB else "memory MISSED")
             sent = f"{last['sent_mb']:.1f}" + (" (resized)" if last["resized"] else "")
             table.append((label, f"{size_mb:.1f}", via, str(runs), f"{wall:.2f}", f"{cpu:.2f}",
-                          f"{peak:.0f}", f"{added:.0f}", last["stored"], sent, met))
+                          f"{peak:.0f}", f"{added:.0f}", f"{last['stored']}, {last['stored_mb']:.1f} MB", sent, met))
         widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
         for row in [header, tuple("-" * w for w in widths), *table]:
             print(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
         print(f"\nmedians; CPU cores: {os.cpu_count()}; load average at the end: "
-              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; {_codec_versions()}")
+
+
+def _codec_versions() -> str:
+    """The image libraries the numbers depend on."""
+    import imagecodecs
+    import PIL
+
+    return f"Pillow {PIL.__version__}, imagecodecs {imagecodecs.__version__} ({imagecodecs.png_version()})"
 
 
 if __name__ == "__main__":

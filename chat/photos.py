@@ -1,27 +1,53 @@
 """Turns uploaded bytes into a clean photo, or refuses them.
 
-Nothing about an upload is trusted: not its name, not its content type. The bytes must decode
-completely with Pillow as one of a few formats, within byte and pixel limits checked before
-any pixel is decoded, with nothing appended after the image. What is kept is re-encoded from
-the pixels (orientation applied, every piece of metadata gone), plus a thumbnail and, when the
-photo is larger than the GLM API accepts, a smaller copy for the model.
+Nothing about an upload is trusted: not its name, not its content type. The bytes must be one
+of a few formats and decode completely, within byte and pixel limits checked from the header
+before any pixel is decoded, with nothing appended after the image. What is kept is re-encoded
+from the pixels (orientation applied, every piece of metadata gone), plus a thumbnail and, when
+the photo is larger than the GLM API accepts, a smaller copy for the model.
+
+Pillow reads every header and enforces the limits. A PNG stays a lossless PNG: its stored copy
+is written by libpng (through imagecodecs) on a second thread while this one makes the
+thumbnail, and the usual PNG, 8-bit RGB or RGBA and upright, is decoded by libpng too, straight
+into the array that copy is written from. Pillow decodes everything else.
 """
 from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import imagecodecs
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import numpy
 
 # Formats accepted from the browser; GIF is converted (first frame), the rest re-encoded as is.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 THUMBNAIL_SIDE = 320
-# The stored original of a PNG upload is compressed fast rather than small: at zlib level 6 a
-# 20-megapixel photo-like PNG took 7-10 s to write, at level 1 about 1 s of CPU, for a file
-# a fifth larger (bench/photos.py, docs/benchmarks.md). Thumbnails keep level 6.
-ORIGINAL_PNG_COMPRESS_LEVEL = 1
+# The stored original of a PNG upload is compressed fast rather than small, by libpng with one
+# fixed row filter. Pillow's writer tries four filters on every row and has no setting to skip
+# that: for a 20-megapixel photo-like PNG it took 0.9 s of CPU even at level 0 and 1.4 s at
+# level 1 (7-10 s at level 6); libpng with "Up" at level 1 takes 0.5 s for a file of the same
+# size, and screenshots come out at most a tenth larger than at Pillow's level 1
+# (bench/photos.py, docs/benchmarks.md). Thumbnails are small and keep Pillow's level 6.
+ORIGINAL_PNG_LEVEL = 1
+ORIGINAL_PNG_FILTER = imagecodecs.PNG.FILTER.UP
+# zlib's run-length strategy suits photo-like pixels: it writes that 20-megapixel PNG as 15.3 MB
+# in 0.43 s, against 18.8 MB in 0.52 s. Text and interface screenshots have repeats it does not
+# look for, and come out up to three times larger. The upload's own size tells them apart:
+# screenshots measured 0.04-0.24 bytes a pixel as uploaded, photo-like PNGs 0.8-2.
+PHOTO_LIKE_BYTES_PER_PIXEL = 0.5
+# IHDR colour types that libpng decodes to 8-bit RGB or RGBA as they are.
+PNG_TRUECOLOUR = 2
+PNG_TRUECOLOUR_ALPHA = 6
+# Chunks where Pillow may find an orientation (EXIF, XMP, ImageMagick's "Raw profile type exif").
+PNG_METADATA_CHUNKS = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")
 # What the GLM vision API takes (glm-api.md): under 5 MB, at most 6000×6000, JPEG or PNG.
 API_MAX_BYTES = 5 * 1024 * 1024
 API_MAX_SIDE = 6000
@@ -77,22 +103,118 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
             "too_many_pixels",
             _("The image has too many pixels (at most %(mp)s megapixels).") % {"mp": max_pixels // 1_000_000},
         )
+    png_strategy = _original_png_strategy(len(data), width * height)
+    if _is_plain_png(image, data):
+        image.close()
+        return _clean_plain_png(data, png_strategy)
+    return _clean_with_pillow(image, data, png_strategy)
+
+
+def _original_png_strategy(upload_bytes: int, pixel_count: int) -> int:
+    """The zlib strategy for a stored PNG: run-length for photo-like pixels, else the default."""
+    if upload_bytes >= PHOTO_LIKE_BYTES_PER_PIXEL * pixel_count:
+        return imagecodecs.PNG.STRATEGY.RLE
+    return imagecodecs.PNG.STRATEGY.DEFAULT
+
+
+def _clean_plain_png(data: bytes, png_strategy: int) -> CleanPhoto:
+    pixels = _decode_plain_png(data)
+    _refuse_trailing_data(data, "PNG")
+    height, width = pixels.shape[:2]
+    return _png_photo(pixels, (width, height), png_strategy)
+
+
+def _clean_with_pillow(image: Image.Image, data: bytes, png_strategy: int) -> CleanPhoto:
     source_format = image.format
+    _decode_with_pillow(image)
+    _refuse_trailing_data(data, source_format)
+    ImageOps.exif_transpose(image, in_place=True)
+    keep_png = source_format in ("PNG", "GIF") or _has_transparency(image)
+    clean = _pixels_without_metadata(image, png=keep_png)
+    if keep_png:
+        return _png_photo(clean, clean.size, png_strategy)
+    original = _encode(clean, png=False)
+    return CleanPhoto(
+        original=original,
+        thumbnail=_thumbnail(clean, png=False),
+        for_model=_fit_for_model(clean, original),
+    )
+
+
+def _is_plain_png(image: Image.Image, data: bytes) -> bool:
+    """True for the usual PNG: one frame of 8-bit RGB or RGBA, not interlaced, without colour-key
+    transparency (tRNS) and upright. libpng decodes it into exactly the pixels Pillow would,
+    without the conversions the other kinds need (those go to Pillow)."""
+    if image.format != "PNG" or getattr(image, "is_animated", False):
+        return False
+    chunks = list(_png_chunks(data))
+    return (
+        _has_plain_header(data, chunks, image.size)
+        and not any(kind == b"tRNS" for kind, _start, _length in chunks)
+        and _is_upright_png(image, chunks)
+    )
+
+
+def _has_plain_header(data: bytes, chunks: list[tuple[bytes, int, int]], size: tuple[int, int]) -> bool:
+    """The first chunk, the header libpng reads, must be IHDR for an 8-bit RGB or RGBA image
+    that is not interlaced, of the size the pixel limit was checked against."""
+    if not chunks or chunks[0][0] != b"IHDR" or chunks[0][2] != 13:
+        return False
+    start = chunks[0][1]
+    width, height, bit_depth, colour_type, _compression, _filter, interlace = struct.unpack(
+        ">IIBBBBB", data[start : start + 13]
+    )
+    return (
+        (width, height) == size
+        and bit_depth == 8
+        and colour_type in (PNG_TRUECOLOUR, PNG_TRUECOLOUR_ALPHA)
+        and interlace == 0
+    )
+
+
+def _is_upright_png(image: Image.Image, chunks: list[tuple[bytes, int, int]]) -> bool:
+    """True when exif_transpose would leave this PNG as it is.
+
+    Pillow finds a PNG's orientation in its EXIF or XMP chunks. Those before the image data it
+    has already read with the header, so Pillow's own rule is asked about them, on a one-pixel
+    image given that metadata: the PNG's getexif would first decode every pixel, to reach
+    chunks after the image data. A PNG with metadata there, or metadata that cannot be read, is
+    left to Pillow, which decides as it always has.
+    """
+    image_data_seen = False
+    for kind, _start, _length in chunks:
+        image_data_seen = image_data_seen or kind == b"IDAT"
+        if image_data_seen and kind in PNG_METADATA_CHUNKS:
+            return False
+    probe = Image.new("1", (1, 1))
+    probe.info = image.info
+    try:
+        orientation = probe.getexif().get(ExifTags.Base.Orientation, 1)
+        return not 2 <= orientation <= 8  # the only values exif_transpose acts on
+    except Exception:
+        return False
+
+
+def _decode_plain_png(data: bytes) -> numpy.ndarray:
+    """Every pixel of a plain PNG as a height×width×3 or ×4 array (libpng checks each chunk's CRC
+    and fails on a truncated or corrupt stream)."""
+    try:
+        return imagecodecs.png_decode(data)
+    # ValueError too: imagecodecs can fail to turn libpng's message into text.
+    except (imagecodecs.PngError, ValueError):
+        raise PhotoRefused("corrupt", _("The image is damaged or incomplete.")) from None
+
+
+def _decode_with_pillow(image: Image.Image) -> None:
     try:
         image.load()  # decode every pixel: a truncated or corrupt file fails here, not later
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise PhotoRefused("corrupt", _("The image is damaged or incomplete.")) from None
+
+
+def _refuse_trailing_data(data: bytes, source_format: str) -> None:
     if _has_trailing_data(data, source_format):
         raise PhotoRefused("trailing_data", _("The file has extra data after the image and was refused."))
-    ImageOps.exif_transpose(image, in_place=True)
-    keep_png = source_format in ("PNG", "GIF") or _has_transparency(image)
-    clean = _pixels_without_metadata(image, png=keep_png)
-    original = _encode(clean, png=keep_png, compress_level=ORIGINAL_PNG_COMPRESS_LEVEL)
-    return CleanPhoto(
-        original=original,
-        thumbnail=_thumbnail(clean, png=keep_png),
-        for_model=_fit_for_model(clean, original),
-    )
 
 
 def _has_transparency(image: Image.Image) -> bool:
@@ -117,11 +239,38 @@ def _pixels_without_metadata(image: Image.Image, *, png: bool) -> Image.Image:
     return clean
 
 
-def _encode(clean: Image.Image, *, png: bool, quality: int = 90, compress_level: int = 6) -> EncodedImage:
+def _png_photo(pixels: numpy.ndarray | Image.Image, size: tuple[int, int], png_strategy: int) -> CleanPhoto:
+    """The stored PNG, thumbnail and model's copy of clean pixels: a libpng array or an image
+    made by _pixels_without_metadata, neither carrying any metadata.
+
+    Writing the stored PNG is most of the work, and libpng does it without holding the GIL, so
+    it runs on a second thread while this one makes the thumbnail (both only read the pixels).
+    Whether the model needs its own copy depends on the stored file's size, so that copy waits.
+    """
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending_original = writer.submit(_encode_original_png, pixels, size, png_strategy)
+        clean = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+        thumbnail = _thumbnail(clean, png=True)
+        original = pending_original.result()
+    return CleanPhoto(original=original, thumbnail=thumbnail, for_model=_fit_for_model(clean, original))
+
+
+def _encode_original_png(
+    pixels: numpy.ndarray | Image.Image, size: tuple[int, int], png_strategy: int
+) -> EncodedImage:
+    """Lossless: the file decodes to exactly these pixels. libpng writes only the image header
+    and data chunks, so nothing but pixels is stored."""
+    data = imagecodecs.png_encode(
+        pixels, level=ORIGINAL_PNG_LEVEL, strategy=png_strategy, filter=ORIGINAL_PNG_FILTER
+    )
+    return EncodedImage(data, "image/png", *size)
+
+
+def _encode(clean: Image.Image, *, png: bool, quality: int = 90) -> EncodedImage:
     """Encodes an image made by _pixels_without_metadata (or resized from one)."""
     buffer = io.BytesIO()
     if png:
-        clean.save(buffer, format="PNG", optimize=False, compress_level=compress_level)
+        clean.save(buffer, format="PNG", optimize=False, compress_level=6)
         content_type = "image/png"
     else:
         rgb = clean if clean.mode == "RGB" else clean.convert("RGB")
@@ -178,11 +327,20 @@ def _has_trailing_data(data: bytes, source_format: str) -> bool:
 
 
 def _png_end(data: bytes) -> int:
-    """Offset just past the IEND chunk, walking the chunk list from the signature."""
+    """Offset just past the IEND chunk (its payload and CRC), or -1 when there is none."""
+    for kind, start, length in _png_chunks(data):
+        if kind == b"IEND":
+            return start + length + 4
+    return -1
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(kind, payload offset, payload length) of each chunk, walking the list from the signature
+    up to IEND or the end of the data."""
     offset = 8
     while offset + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        offset += 12 + length
+        yield kind, offset + 8, length
         if kind == b"IEND":
-            return offset
-    return -1
+            return
+        offset += 12 + length

@@ -3,11 +3,12 @@ without metadata, serves it only to its owner, and glm-4v-plus is asked about it
 import base64
 import io
 import struct
+import zlib
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
 
 from chat import replies
 from chat.models import Attachment, Message
@@ -35,18 +36,62 @@ def photo_with_gps_and_rotation(size=(6000, 4000)) -> bytes:
     return buffer.getvalue()
 
 
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_chunk_kinds(data: bytes) -> list[bytes]:
+    kinds, offset = [], 8
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        kinds.append(kind)
+        offset += 12 + length
+    return kinds
+
+
 def bomb_png(side=20000) -> bytes:
     """A tiny file that claims 400 megapixels."""
-    def chunk(kind, data):
-        import zlib
-
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    import zlib
-
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     rows = zlib.compress(b"\x00" * (side + 1) * 16)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", rows) + png_chunk(b"IEND", b"")
+
+
+def noisy_picture(mode: str, size=(240, 160)) -> Image.Image:
+    """Independent noise in every channel, so no lossy or rounded copy can match it by chance."""
+    channels = "RGBA" if mode == "RGBA" else "RGB"
+    noisy = Image.merge(channels, [Image.effect_noise(size, 64) for _ in channels])
+    return noisy if mode == channels else noisy.convert(mode)
+
+
+def screenshot_picture(size=(480, 320)) -> Image.Image:
+    """Dark text on a light page: what a screenshot of an interface looks like to zlib."""
+    page = Image.new("RGB", size, (246, 246, 248))
+    draw = ImageDraw.Draw(page)
+    for line, top in enumerate(range(8, size[1] - 16, 18)):
+        draw.text((10, top), f"{line:02d} the quick brown fox jumps over the lazy dog", fill=(30, 30, 40))
+    return page
+
+
+def png_with_metadata(image: Image.Image, orientation: int | None = None, orientation_in: str = "exif") -> bytes:
+    """A PNG carrying text, XMP, an ICC profile and EXIF, with an orientation if one is given."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneCam"  # make
+    if orientation and orientation_in == "exif":
+        exif[0x0112] = orientation
+    xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Make="PhoneCam"'
+    xmp += f' tiff:Orientation="{orientation}"/>' if orientation and orientation_in == "xmp" else "/>"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "taken at home")
+    info.add_itxt("XML:com.adobe.xmp", xmp + "</x:xmpmeta>")
+    buffer = io.BytesIO()
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image.save(buffer, format="PNG", pnginfo=info, icc_profile=icc, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def stored_bytes(field) -> bytes:
+    with field.open("rb") as handle:
+        return handle.read()
 
 
 @pytest.fixture
@@ -108,6 +153,48 @@ def test_a_24_megapixel_photo_loses_its_exif_is_turned_upright_and_fits_the_api(
 
 
 @pytest.mark.parametrize(
+    "uploaded, stored_mode",
+    [
+        (noisy_picture("RGB"), "RGB"),  # photo-like: libpng decodes it, zlib's run-length strategy
+        (noisy_picture("RGBA"), "RGBA"),
+        (noisy_picture("P"), "RGB"),  # a palette: Pillow decodes it
+        (screenshot_picture(), "RGB"),  # text: zlib's default strategy
+    ],
+    ids=["photo-like", "transparent", "palette", "screenshot"],
+)
+@pytest.mark.django_db
+def test_a_png_stays_a_lossless_png_without_its_metadata(client, conversation, uploaded, stored_mode):
+    response = upload(client, conversation, png_with_metadata(uploaded), name="screen.png")
+    assert response.status_code == 201
+    data = stored_bytes(Attachment.objects.get(pk=response.json()["id"]).file)
+    stored = Image.open(io.BytesIO(data))
+    assert (stored.format, stored.mode, stored.size) == ("PNG", stored_mode, uploaded.size)
+    assert stored.tobytes() == uploaded.convert(stored_mode).tobytes(), "every pixel as uploaded"
+    assert set(png_chunk_kinds(data)) == {b"IHDR", b"IDAT", b"IEND"}, "no text, XMP, ICC or EXIF chunk"
+
+
+@pytest.mark.parametrize("orientation_in", ["exif", "xmp"])
+@pytest.mark.django_db
+def test_a_turned_png_is_stored_upright_and_lossless(client, conversation, orientation_in):
+    uploaded = noisy_picture("RGB")
+    data = png_with_metadata(uploaded, orientation=6, orientation_in=orientation_in)  # 6: turn 90° clockwise
+    response = upload(client, conversation, data, name="phone.png")
+    assert response.status_code == 201
+    data = stored_bytes(Attachment.objects.get(pk=response.json()["id"]).file)
+    stored = Image.open(io.BytesIO(data))
+    assert stored.size == (160, 240)
+    assert stored.tobytes() == uploaded.transpose(Image.Transpose.ROTATE_270).tobytes()
+    assert set(png_chunk_kinds(data)) == {b"IHDR", b"IDAT", b"IEND"}
+
+
+def damaged_png() -> bytes:
+    """A PNG with one byte of its image data changed, so the chunk's checksum no longer matches."""
+    data = bytearray(png_with_metadata(noisy_picture("RGB")))
+    data[data.index(b"IDAT") + 100] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
     "name, data, code",
     [
         ("empty.png", b"", "empty"),
@@ -116,6 +203,7 @@ def test_a_24_megapixel_photo_loses_its_exif_is_turned_upright_and_fits_the_api(
         ("print.png", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not_an_image"),
         ("scan.png", None, "not_an_image"),  # a TIFF renamed .png
         ("cut.png", None, "corrupt"),  # truncated
+        ("damaged.png", None, "corrupt"),  # a changed byte in the image data
         ("polyglot.png", None, "trailing_data"),  # a PNG with HTML appended
         ("polyglot.jpg", None, "trailing_data"),
         ("notes.png", b"just some text pretending to be a picture", "not_an_image"),
@@ -129,6 +217,8 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(client, conversation, 
     elif name == "cut.png":
         data = picture(size=(300, 300), colour=(1, 2, 3))
         data = data[: len(data) // 2]
+    elif name == "damaged.png":
+        data = damaged_png()
     elif name == "polyglot.png":
         data = picture() + b"<html><script>alert(document.cookie)</script></html>"
     elif name == "polyglot.jpg":
