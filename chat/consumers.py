@@ -27,9 +27,12 @@ CLOSE_NOT_FOUND = 4404
 # How long a joining socket waits for a live runner's text before falling back to the database.
 SNAPSHOT_WAIT_SECONDS = 5.0
 MAX_FRAME_BYTES = 256 * 1024
-# Events a reply's runner publishes. Relaying one reads nothing from the database.
-RELAY_EVENTS = frozenset(
-    {"chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot", "chat.tool"}
+# Events a reply's runner publishes (relaying one reads nothing from the database), and the
+# browser's frames (whose handlers reach the database only through database_sync_to_async,
+# which closes stale connections itself).
+SKIP_CONNECTION_CLEANUP = frozenset(
+    {"chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot",
+     "chat.tool", "websocket.receive"}
 )
 
 
@@ -69,9 +72,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, on Django's one
-        # sync thread. Relay events touch no database, and queueing each piece of every reply
-        # behind that thread's sends, flushes and billing was the relay's main delay.
-        if message["type"] in RELAY_EVENTS:
+        # sync thread. Queueing each piece of every reply behind that thread's sends, flushes
+        # and billing was the relay's main delay, and each sent message waited for it twice.
+        if message["type"] in SKIP_CONNECTION_CLEANUP:
             await getattr(self, get_handler_name(message))(message)
         else:
             await super().dispatch(message)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from glm.events import Usage
-from glm.pricing import Price, chat_cost
+from glm.pricing import Price, chat_cost, image_cost
 
 from .models import UsageRecord
 from .prices import price_in_force
@@ -42,34 +42,25 @@ def record_chat_usage(
 ) -> Charge:
     """Charge one chat-style call. Calling it again with the same charge_key charges nothing more."""
     price = current_price(model)
-    cost = chat_cost(price, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-    try:
-        with transaction.atomic():
-            record, created = UsageRecord.objects.get_or_create(
-                charge_key=charge_key,
-                defaults=dict(
-                    user_id=user_id,
-                    kind=kind,
-                    model=model,
-                    conversation_id=conversation_id,
-                    message_id=message_id,
-                    prompt_tokens=usage.prompt_tokens,
-                    completion_tokens=usage.completion_tokens,
-                    cached_tokens=usage.cached_tokens,
-                    input_price_per_million=price.input_per_million,
-                    output_price_per_million=price.output_per_million,
-                    image_price=price.per_image,
-                    cost=cost,
-                    glm_request_id=glm_request_id or "",
-                    exact=exact,
-                ),
-            )
-            if created:
-                add_to_days(record)
-    except IntegrityError:
-        # A concurrent writer won the race for this charge_key: theirs is the one charge.
-        record = UsageRecord.objects.get(charge_key=charge_key)
-    return Charge(record.prompt_tokens, record.completion_tokens, record.cost, record.exact)
+    return _charge_once(
+        UsageRecord(
+            charge_key=charge_key,
+            user_id=user_id,
+            kind=kind,
+            model=model,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            input_price_per_million=price.input_per_million,
+            output_price_per_million=price.output_per_million,
+            image_price=price.per_image,
+            cost=chat_cost(price, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens),
+            glm_request_id=glm_request_id or "",
+            exact=exact,
+        )
+    )
 
 
 def record_image_usage(
@@ -84,31 +75,35 @@ def record_image_usage(
 ) -> Charge:
     """Charge generated pictures at the per-image price. Calling it again with the same
     charge_key (a job run twice) charges nothing more and returns the first charge."""
-    from glm.pricing import image_cost
-
     price = current_price(model)
-    cost = image_cost(price, images=images)
+    return _charge_once(
+        UsageRecord(
+            charge_key=charge_key,
+            user_id=user_id,
+            kind=UsageRecord.Kind.IMAGE,
+            model=model,
+            image_job_id=image_job_id,
+            conversation_id=conversation_id,
+            images=images,
+            input_price_per_million=price.input_per_million,
+            output_price_per_million=price.output_per_million,
+            image_price=price.per_image,
+            cost=image_cost(price, images=images),
+            glm_request_id=glm_request_id or "",
+            exact=True,
+        )
+    )
+
+
+def _charge_once(record: UsageRecord) -> Charge:
+    """Save a new ledger row and add it to its day's totals, unless a row with its charge_key
+    exists: then that row is the one charge, and nothing is added."""
     try:
         with transaction.atomic():
-            record, created = UsageRecord.objects.get_or_create(
-                charge_key=charge_key,
-                defaults=dict(
-                    user_id=user_id,
-                    kind=UsageRecord.Kind.IMAGE,
-                    model=model,
-                    image_job_id=image_job_id,
-                    conversation_id=conversation_id,
-                    images=images,
-                    input_price_per_million=price.input_per_million,
-                    output_price_per_million=price.output_per_million,
-                    image_price=price.per_image,
-                    cost=cost,
-                    glm_request_id=glm_request_id or "",
-                    exact=True,
-                ),
-            )
-            if created:
-                add_to_days(record)
+            # Insert first and let the unique charge_key refuse a repeat: a repeat is rare (a
+            # job run twice), so looking it up first would cost every charge a query.
+            record.save(force_insert=True)
+            add_to_days(record)
     except IntegrityError:
-        record = UsageRecord.objects.get(charge_key=charge_key)
+        record = UsageRecord.objects.get(charge_key=record.charge_key)
     return Charge(record.prompt_tokens, record.completion_tokens, record.cost, record.exact)
