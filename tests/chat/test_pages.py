@@ -134,3 +134,17 @@ def test_search_finds_titles_and_message_text(client, alice):
     make_conversation(alice, title="unrelated")
     found = {r["id"] for r in client.get("/api/conversations/?q=KYOTO").json()["results"]}
     assert found == {by_title.pk, by_text.pk}
+
+
+def test_a_missing_page_is_the_sites_own_in_the_users_language_and_names_nothing(client, alice):
+    bobs = make_conversation(make_user("bob"), title="bob's secret plan")
+
+    english = client.get(f"/c/{bobs.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.get(f"/c/{bobs.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert english.status_code == chinese.status_code == 404
+    assert "Nothing here" in english.content.decode()
+    assert "这里什么也没有" in chinese.content.decode()
+    for response in (english, chinese):
+        body = response.content.decode()
+        assert "secret plan" not in body and 'href="/"' in body
