@@ -6,10 +6,11 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test emulator bench clean
 
-$(VENV)/.installed: requirements.txt
+# requirements-dev.txt includes requirements.txt: one virtualenv runs the site and its tests.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
