@@ -8,12 +8,13 @@ import zlib
 import pytest
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, PngImagePlugin
 
 from chat import replies
 from chat.models import Attachment, Message
 from tests.chat.socket_client import ChatSocket
 from tests.factories import make_conversation, make_user
+from tests.ops.processes import clean_env, run_python
 from usage.models import UsageRecord
 
 
@@ -185,6 +186,57 @@ def test_a_turned_png_is_stored_upright_and_lossless(client, conversation, orien
     assert stored.size == (160, 240)
     assert stored.tobytes() == uploaded.transpose(Image.Transpose.ROTATE_270).tobytes()
     assert set(png_chunk_kinds(data)) == {b"IHDR", b"IDAT", b"IEND"}
+
+
+def detailed_picture(mode: str, size=(1001, 2203)) -> Image.Image:
+    """A different gradient in each colour channel under strong per-pixel noise (and noise for
+    alpha): too detailed for its PNG to fit the API, so the model gets its own JPEG copy. Tall
+    enough that a thumbnail of it is shrunk over many bands of rows."""
+    gradient = Image.linear_gradient("L").resize(size)
+    colours = [gradient, gradient.transpose(Image.Transpose.ROTATE_90).resize(size), ImageChops.invert(gradient)]
+    bands = [Image.blend(colour, Image.effect_noise(size, 64), 0.5) for colour in colours]
+    if mode == "RGBA":
+        bands.append(Image.effect_noise(size, 96))
+    return Image.merge(mode, bands)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.django_db
+def test_a_big_pngs_thumbnail_and_model_copy_are_those_of_its_pixels(client, conversation, mode):
+    uploaded = detailed_picture(mode)
+    response = upload(client, conversation, png_with_metadata(uploaded), name="detailed.png")
+    assert response.status_code == 201 and response.json()["resized_for_model"]
+    attachment = Attachment.objects.get(pk=response.json()["id"])
+
+    thumbnail = Image.open(io.BytesIO(stored_bytes(attachment.thumbnail)))
+    expected = uploaded.resize((145, 320), Image.LANCZOS, reducing_gap=3.0)  # fitted to 320 pixels
+    assert (thumbnail.format, thumbnail.mode) == ("PNG", mode)
+    assert thumbnail.tobytes() == expected.tobytes(), "what Pillow makes of the whole image"
+
+    data = stored_bytes(attachment.model_copy)
+    sent = Image.open(io.BytesIO(data))
+    assert (sent.format, sent.mode, sent.size) == ("JPEG", "RGB", uploaded.size)
+    assert len(data) < 5 * 1024 * 1024 and not sent.getexif()
+    # Colour for colour the uploaded pixels, alpha dropped (not laid over black or white): the
+    # noise is averaged away, each channel's gradient stays.
+    difference = ImageChops.difference(sent.reduce(16), uploaded.convert("RGB").reduce(16))
+    assert max(ImageStat.Stat(difference).mean) < 4
+
+
+def test_only_a_png_brings_numpy_into_the_process(tmp_path):
+    """numpy (about 20 MB) comes with imagecodecs, which only PNGs need: a server process that
+    has loaded every view and accepted a JPEG does not carry it."""
+    script = (
+        "import io, sys, django; django.setup(); import glmweb.urls; from PIL import Image; "
+        "from chat.photos import clean_photo; "
+        "jpeg = io.BytesIO(); Image.new('RGB', (64, 48)).save(jpeg, 'JPEG'); "
+        "clean_photo(jpeg.getvalue(), max_bytes=2**20, max_pixels=10**6); print('numpy' in sys.modules); "
+        "png = io.BytesIO(); Image.new('RGB', (64, 48)).save(png, 'PNG'); "
+        "clean_photo(png.getvalue(), max_bytes=2**20, max_pixels=10**6); print('numpy' in sys.modules)"
+    )
+    done = run_python("-c", script, env=clean_env(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]
 
 
 def damaged_png() -> bytes:
