@@ -16,6 +16,7 @@ from a full-size Pillow image of it (4 bytes a pixel against the array's 3).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 if TYPE_CHECKING:
     import numpy
+
+log = logging.getLogger(__name__)
 
 # Formats accepted from the browser; GIF is converted (first frame), the rest re-encoded as is.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
@@ -153,7 +156,7 @@ def _clean_with_pillow(image: Image.Image, data: bytes, photo_like: bool) -> Cle
     source_format = image.format
     _decode_with_pillow(image)
     _refuse_trailing_data(data, source_format)
-    ImageOps.exif_transpose(image, in_place=True)
+    _turn_upright(image)
     if source_format in ("PNG", "GIF") or _has_transparency(image):
         return _png_photo(_array_of(_in_png_mode(image)), photo_like)
     clean = _pixels_without_metadata(image)
@@ -163,6 +166,20 @@ def _clean_with_pillow(image: Image.Image, data: bytes, photo_like: bool) -> Cle
         thumbnail=_thumbnail(clean),
         for_model=_fit_for_model(clean, original),
     )
+
+
+def _turn_upright(image: Image.Image) -> None:
+    """Apply the photo's EXIF orientation in place.
+
+    Pillow turns the pixels, then writes the EXIF back without the orientation; a damaged EXIF
+    block (a text where a number belongs, say) can fail that second step with struct.error,
+    TypeError or ValueError. The pixels decoded in full, and the EXIF is dropped anyway, so such
+    a photo is kept as far as it was turned rather than refused.
+    """
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except Exception:
+        log.info("photo kept with unreadable EXIF metadata", exc_info=True)
 
 
 def _is_plain_png(image: Image.Image, data: bytes) -> bool:

@@ -460,3 +460,26 @@ def test_editing_an_earlier_message_removes_the_photos_of_the_messages_it_replac
     attach_to_message(attachments=[photo], message=later)
     services.reply_after_edit(conversation_id=conversation.pk, message_id=first.pk, text="edited", runner_channel="x!y")
     assert not Attachment.objects.exists() and stored_files(settings) == []
+
+
+def jpeg_with_damaged_exif() -> bytes:
+    """A 40×30 JPEG whose EXIF says "turn 90°" and holds a text where a fraction belongs (the
+    camera maker's tag relabelled as the white point): Pillow reads it, but cannot write it back."""
+    exif = Image.Exif()
+    exif[0x010F] = "cam"  # Make, a text
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to view
+    block = exif.tobytes().replace(b"\x01\x0f\x00\x02", b"\x01\x3e\x00\x02")  # tag 0x013E, WhitePoint
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(buffer, "JPEG", exif=block)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_photo_with_damaged_exif_is_accepted_upright_without_it(client, conversation):
+    response = upload(client, conversation, jpeg_with_damaged_exif(), name="damaged-exif.jpg")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["width"], body["height"]) == (30, 40), "turned as its orientation says"
+    stored = Image.open(io.BytesIO(b"".join(client.get(body["url"]).streaming_content)))
+    assert stored.size == (30, 40) and not stored.getexif()
