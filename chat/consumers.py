@@ -16,10 +16,11 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
-from .frames import describe_error, message_payload, pick_language
+from .frames import describe_error, message_payload, new_message_payloads, pick_language
 from .language import language_from_scope
 from .models import Message
-from .replies import group_name, start_reply
+from .replies import group_name
+from .send_queue import announce_and_start, send_queue
 from .services import ChatRefused
 
 CLOSE_NOT_LOGGED_IN = 4401
@@ -161,9 +162,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _on_send(self, frame):
         if "text" not in frame:
             raise ChatRefused("missing_field", _("A message needs some text."))
-        await self._start(
-            services.reply_to_new_message, text=frame["text"], attachment_ids=frame.get("attachments") or []
+        request = services.NewMessage(
+            conversation_id=self.conversation_id,
+            text=frame["text"],
+            attachment_ids=frame.get("attachments") or [],
+            runner_channel=await self.channel_layer.new_channel(),
         )
+        # Stored together with whatever else was sent at this moment (chat/send_queue.py).
+        await send_queue().send(request, language=self.language)
 
     async def _on_regenerate(self, frame):
         await self._start(services.reply_regenerate)
@@ -181,22 +187,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         channel = await self.channel_layer.new_channel()
         # One trip to the database thread for both: every send waits its turn for that thread.
         start, payloads = await database_sync_to_async(self._store_and_describe)(service, channel, arguments)
-        if start.deleted_ids:
-            await self.channel_layer.group_send(self.group, {"type": "chat.deleted", "message_ids": start.deleted_ids})
-        # The payload travels in the event: by the time a socket reads it, a fast reply may
-        # already be finished in the database. New messages carry no error text, so one
-        # rendering serves every viewer's language.
-        for payload in payloads:
-            await self.channel_layer.group_send(self.group, {"type": "chat.message", "message": payload})
-        start_reply(start.job)
+        await announce_and_start(start, payloads)
 
     def _store_and_describe(self, service, channel: str, arguments: dict) -> tuple[services.ReplyStart, list[dict]]:
         start = service(conversation_id=self.conversation_id, runner_channel=channel, **arguments)
-        payloads = []
-        if start.user_message is not None:
-            payloads.append(message_payload(start.user_message, self.language, attachments=start.user_attachments))
-        payloads.append(message_payload(start.reply, self.language, attachments=()))
-        return start, payloads
+        return start, new_message_payloads(start, self.language)
 
     async def _on_stop(self, frame):
         reply = await database_sync_to_async(selectors.streaming_reply)(conversation_id=self.conversation_id)

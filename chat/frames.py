@@ -71,6 +71,17 @@ def message_payload(message: Message, language: str, *, attachments=None) -> dic
     }
 
 
+def new_message_payloads(start, language: str) -> list[dict]:
+    """The frames of what a send, edit or regenerate stored (a services.ReplyStart), built from
+    the rows just saved: the user's message with the photos it brought, and the empty reply.
+    New messages carry no error text, so one rendering serves every viewer's language."""
+    payloads = []
+    if start.user_message is not None:
+        payloads.append(message_payload(start.user_message, language, attachments=start.user_attachments))
+    payloads.append(message_payload(start.reply, language, attachments=()))
+    return payloads
+
+
 def attachment_payload(attachment) -> dict:
     return {
         "id": attachment.pk,

@@ -104,36 +104,44 @@ def _validated_text(text, *, with_photos: bool = False) -> str:
     return text
 
 
+def _busy() -> ChatRefused:
+    return ChatRefused("busy", _("A reply is still being written. Stop it or wait for it to finish."))
+
+
 def _lock_idle_conversation(conversation_id: int) -> Conversation:
     """Lock the conversation row so two tabs cannot start two replies at once."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.messages.filter(status=Message.Status.STREAMING).exists():
-        raise ChatRefused("busy", _("A reply is still being written. Stop it or wait for it to finish."))
+        raise _busy()
     return conversation
 
 
-def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Message, ReplyJob]:
-    history = list(conversation.messages.order_by("id").prefetch_related("attachments"))
-    plan: ReplyPlan = plan_reply(conversation=conversation, history=history)
+def _checked_plan(conversation: Conversation, history: list[Message], prices: dict | None = None) -> ReplyPlan:
+    """What the model will be sent, once the user's budget and rate allow the call. The budget
+    first: it only reads, and the rate counts a request only when it lets it through, so a
+    refusal leaves no trace to undo."""
+    plan = plan_reply(conversation=conversation, history=history)
+    estimate = estimate_chat_cost(model=plan.model, messages=plan.messages, max_tokens=plan.max_tokens, prices=prices)
     try:
+        ensure_within_budget(user=conversation.user_id, estimated_cost=estimate)
         check_user_rate(user=conversation.user_id)
-        ensure_within_budget(
-            user=conversation.user_id,
-            estimated_cost=estimate_chat_cost(model=plan.model, messages=plan.messages, max_tokens=plan.max_tokens),
-        )
     except (BudgetExceeded, RateLimited) as refused:
-        # Raised inside the transaction: the user's message is not kept either.
         raise ChatRefused(refused.code, refused.message) from None
-    reply = Message.objects.create(
+    return plan
+
+
+def _new_reply(conversation: Conversation, plan: ReplyPlan, runner_channel: str) -> Message:
+    return Message(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
         model=plan.model,
         runner_channel=runner_channel,
     )
-    conversation.updated_at = timezone.now()
-    conversation.save(update_fields=["updated_at"])
-    job = ReplyJob(
+
+
+def _job(conversation: Conversation, reply: Message, plan: ReplyPlan, history: list[Message]) -> ReplyJob:
+    return ReplyJob(
         message_id=reply.pk,
         conversation_id=conversation.pk,
         user_id=conversation.user_id,
@@ -143,24 +151,135 @@ def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Messa
         temperature=conversation.temperature,
         top_p=conversation.top_p,
         max_tokens=plan.max_tokens,
-        runner_channel=runner_channel,
+        runner_channel=reply.runner_channel,
         first_exchange=len(history) == 1 and not conversation.title_is_custom,
         # The vision models' small context is kept for the photos.
         offer_tools=plan.kind == "chat",
     )
-    return reply, job
+
+
+def _start_reply(conversation: Conversation, runner_channel: str) -> tuple[Message, ReplyJob]:
+    history = list(conversation.messages.order_by("id").prefetch_related("attachments"))
+    # Refused inside the caller's transaction: what it wrote is not kept either.
+    plan = _checked_plan(conversation, history)
+    reply = _new_reply(conversation, plan, runner_channel)
+    reply.save(force_insert=True)
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["updated_at"])
+    return reply, _job(conversation, reply, plan, history)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """What a send frame asks for: a message in a conversation, with the photos it names."""
+
+    conversation_id: int
+    text: object
+    runner_channel: str
+    attachment_ids: object = field(default_factory=list)  # as the frame gave it: checked later
+
+
+def reply_to_new_message(*, conversation_id: int, text, runner_channel: str, attachment_ids=None) -> ReplyStart:
+    """Store the user's message (with the photos it names), then the (empty, streaming) reply."""
+    (outcome,) = reply_to_new_messages(
+        [NewMessage(conversation_id=conversation_id, text=text, runner_channel=runner_channel,
+                    attachment_ids=[] if attachment_ids is None else attachment_ids)]
+    )
+    if isinstance(outcome, ChatRefused):
+        raise outcome
+    return outcome
 
 
 @transaction.atomic
-def reply_to_new_message(*, conversation_id: int, text, runner_channel: str, attachment_ids=()) -> ReplyStart:
-    """Store the user's message (with the photos it names), then the (empty, streaming) reply."""
-    conversation = _lock_idle_conversation(conversation_id)
-    photos = attachments_for_message(conversation=conversation, ids=attachment_ids)
-    text = _validated_text(text, with_photos=bool(photos))
-    user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text)
-    attach_to_message(attachments=photos, message=user_message)
-    reply, job = _start_reply(conversation, runner_channel)
-    return ReplyStart(job=job, reply=reply, user_message=user_message, user_attachments=photos)
+def reply_to_new_messages(requests: list[NewMessage]) -> list[ReplyStart | ChatRefused]:
+    """reply_to_new_message for messages sent at the same moment: one transaction and the same
+    few queries however many there are (a burst of sends would otherwise queue one by one on
+    the database thread), but for photos named and, on the embedded defaults, the per-user
+    rate limiter's own bookkeeping. Each outcome is what that message alone would have got; a
+    refused one leaves nothing behind, as it would alone."""
+    outcomes: list[ReplyStart | ChatRefused | None] = [None] * len(requests)
+    accepted = _accept(requests, outcomes)
+    user_messages = Message.objects.bulk_create(
+        Message(conversation=item.conversation, role=Message.Role.USER, text=item.text) for item in accepted
+    )
+    for message, item in zip(user_messages, accepted):
+        if item.photos:
+            attach_to_message(attachments=item.photos, message=message)
+    histories = _histories([item.conversation.pk for item in accepted])
+    prices: dict = {}  # each model's price, read once for the whole burst
+    planned = []
+    for message, item in zip(user_messages, accepted):
+        history = histories[item.conversation.pk]
+        try:
+            plan = _checked_plan(item.conversation, history, prices)
+        except ChatRefused as refused:
+            _forget(message)
+            outcomes[item.index] = refused
+            continue
+        reply = _new_reply(item.conversation, plan, item.request.runner_channel)
+        planned.append((item, message, history, plan, reply))
+    Message.objects.bulk_create(reply for *_rest, reply in planned)
+    Conversation.objects.filter(pk__in=[item.conversation.pk for item, *_rest in planned]).update(
+        updated_at=timezone.now()
+    )
+    for item, message, history, plan, reply in planned:
+        outcomes[item.index] = ReplyStart(
+            job=_job(item.conversation, reply, plan, history),
+            reply=reply,
+            user_message=message,
+            user_attachments=item.photos,
+        )
+    return outcomes
+
+
+@dataclass
+class _Accepted:
+    index: int
+    request: NewMessage
+    conversation: Conversation
+    text: str
+    photos: list[Attachment]
+
+
+def _accept(requests: list[NewMessage], outcomes: list) -> list[_Accepted]:
+    """The requests that may be stored, each with its locked conversation, checked text and
+    photos; the others get their refusal in outcomes. One new message per conversation."""
+    conversations = Conversation.objects.select_for_update().in_bulk({request.conversation_id for request in requests})
+    writing = set(
+        Message.objects.filter(conversation__in=list(conversations), status=Message.Status.STREAMING)
+        .values_list("conversation_id", flat=True)
+    )
+    accepted = []
+    for index, request in enumerate(requests):
+        conversation = conversations.get(request.conversation_id)
+        try:
+            if conversation is None:
+                raise ChatRefused("not_found", _("That conversation does not exist."))
+            if conversation.pk in writing:
+                raise _busy()
+            photos = attachments_for_message(conversation=conversation, ids=request.attachment_ids)
+            text = _validated_text(request.text, with_photos=bool(photos))
+        except ChatRefused as refused:
+            outcomes[index] = refused
+            continue
+        writing.add(conversation.pk)  # a second message to it in the same burst finds it busy
+        accepted.append(_Accepted(index, request, conversation, text, photos))
+    return accepted
+
+
+def _histories(conversation_ids: list[int]) -> dict[int, list[Message]]:
+    """Each conversation's messages in order, their photos read in the same two queries."""
+    histories: dict[int, list[Message]] = {pk: [] for pk in conversation_ids}
+    messages = Message.objects.filter(conversation__in=conversation_ids).order_by("id").prefetch_related("attachments")
+    for message in messages:
+        histories[message.conversation_id].append(message)
+    return histories
+
+
+def _forget(message: Message) -> None:
+    """Undo a refused message: its photos become unsent again, the message goes."""
+    Attachment.objects.filter(message=message).update(message=None)
+    message.delete()
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from django.utils import formats, timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
-from glm.pricing import chat_cost, image_cost
+from glm.pricing import Price, chat_cost, image_cost
 from glm.tokens import count_prompt_tokens
 
 from . import selectors
@@ -70,9 +70,17 @@ def _message(scope: str, spent: Decimal, limit: Decimal, estimated_cost: Decimal
 _lazy_message = lazy(_message, str)
 
 
-def estimate_chat_cost(*, model: str, messages: list[dict], max_tokens: int) -> Decimal:
-    """The most a chat call can cost: its prompt plus max_tokens of output, at today's prices."""
-    return chat_cost(current_price(model), prompt_tokens=count_prompt_tokens(messages), completion_tokens=max_tokens)
+def estimate_chat_cost(
+    *, model: str, messages: list[dict], max_tokens: int, prices: dict[str, Price] | None = None
+) -> Decimal:
+    """The most a chat call can cost: its prompt plus max_tokens of output, at today's prices.
+    `prices`, when given, keeps each model's price for the other estimates made with it (the
+    messages of one burst, stored in one transaction)."""
+    if prices is None:
+        price = current_price(model)
+    else:
+        price = prices[model] if model in prices else prices.setdefault(model, current_price(model))
+    return chat_cost(price, prompt_tokens=count_prompt_tokens(messages), completion_tokens=max_tokens)
 
 
 def estimate_image_cost(*, model: str, images: int = 1) -> Decimal:
