@@ -25,6 +25,9 @@ from .refusals import ChatRefused
 from .replies import group_name, start_reply
 
 log = logging.getLogger(__name__)
+# At most this many messages per trip: a burst of hundreds is stored in a few trips, so the
+# first replies start while the rest are being stored instead of all waiting for the last.
+MAX_BATCH = 64
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "SendQueue"] = weakref.WeakKeyDictionary()
 
 
@@ -56,7 +59,7 @@ class SendQueue:
 
     async def _store_waiting(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting, []
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
                 outcomes = await database_sync_to_async(_store)([(request, language) for request, language, _ in batch])
             except Exception as error:  # the socket reports it as it would its own failure
