@@ -44,6 +44,7 @@ class SendQueue:
     def __init__(self) -> None:
         self._waiting: list[tuple[services.NewMessage, str, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
+        self._announcing: set[asyncio.Task] = set()
 
     async def send(self, request: services.NewMessage, *, language: str) -> None:
         """Store the message and start its reply; raises ChatRefused with what a lone message
@@ -66,12 +67,23 @@ class SendQueue:
                 for _request, _language, done in batch:
                     _settle(done, error=error)
                 continue
+            stored = []
             for (_request, _language, done), outcome in zip(batch, outcomes):
                 if isinstance(outcome, ChatRefused):
                     _settle(done, error=outcome)
-                    continue
-                await announce_and_start(*outcome)
-                _settle(done)
+                else:
+                    stored.append((done, outcome))
+            # Announced beside the next trip to the database, each conversation's events in
+            # order and the conversations side by side: with Redis each waits for a round trip.
+            announcing = asyncio.create_task(_announce_all(stored))
+            self._announcing.add(announcing)
+            announcing.add_done_callback(self._announcing.discard)
+
+
+async def _announce_all(stored: list[tuple[asyncio.Future, tuple]]) -> None:
+    await asyncio.gather(*(announce_and_start(*outcome) for _done, outcome in stored))
+    for done, _outcome in stored:
+        _settle(done)
 
 
 def _store(batch: list[tuple[services.NewMessage, str]]) -> list:
