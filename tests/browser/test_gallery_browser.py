@@ -13,7 +13,9 @@ def test_a_prompt_becomes_a_card_that_turns_into_the_picture_without_a_reload(ch
     page = chrome.page(username="alice")
     page.goto("/images/")
     page.evaluate("window.__sameDocument = true")
-    page.fill("#gallery-form textarea", "A lighthouse on a blue sea at dusk")
+    # The picture takes a second and a half to make, so the card is there to be seen: a quick
+    # worker could otherwise turn it into the picture before the first look.
+    page.fill("#gallery-form textarea", "A lighthouse on a blue sea at dusk [[glm-slow:1500]]")
     page.click("#gallery-form [data-role=submit]")
 
     card = page.locator("#gallery-queue [data-job-id]")
