@@ -34,3 +34,20 @@ def model_spec(name: str) -> ModelSpec:
         return MODELS[name]
     except KeyError:
         raise KeyError(f"unknown GLM model {name!r}; known: {', '.join(MODELS)}") from None
+
+
+# Requests per minute per API key and model, (free tier, paid tier). The first three rows are
+# the manual's table; it publishes no figure for the others, which take the value of their
+# family. The emulator enforces these; the site's own limiter keeps under them.
+MANUAL_RPM: dict[str, tuple[int, int]] = {
+    "glm-4-flash": (10, 100),
+    "glm-4-air": (5, 60),
+    "glm-5": (5, 60),
+    "glm-4-plus": (5, 60),
+    "glm-4-long": (5, 60),
+    "glm-4v-plus": (5, 60),
+    "glm-4v-flash": (10, 100),
+    "cogview-4": (5, 60),
+    "cogview-4-250304": (5, 60),
+    "cogview-3-flash": (10, 100),
+}

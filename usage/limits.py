@@ -29,25 +29,13 @@ from django.db import transaction
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
 
+from glm.catalog import MANUAL_RPM
+
 from .models import RateLimitBucket
 
 WINDOW_SECONDS = 60
 
-# Requests per minute (free tier, paid tier). The first three are the manual's table; the
-# manual publishes no figure for the others, which take the value of their family (the same
-# choice the emulator makes, docs/emulator.md). Unknown models get the cautious default.
-MANUAL_RPM: dict[str, tuple[int, int]] = {
-    "glm-4-flash": (10, 100),
-    "glm-4-air": (5, 60),
-    "glm-5": (5, 60),
-    "glm-4-plus": (5, 60),
-    "glm-4-long": (5, 60),
-    "glm-4v-plus": (5, 60),
-    "glm-4v-flash": (10, 100),
-    "cogview-4": (5, 60),
-    "cogview-4-250304": (5, 60),
-    "cogview-3-flash": (10, 100),
-}
+# The manual's requests per minute (glm.catalog); unknown models get the cautious default.
 DEFAULT_RPM = (5, 60)
 
 

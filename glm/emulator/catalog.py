@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glm.catalog import MANUAL_RPM
+
 K = 1024
 
 
@@ -33,20 +35,8 @@ CHAT_MODELS: dict[str, ChatModel] = {
 
 IMAGE_MODELS = frozenset({"cogview-4", "cogview-4-250304", "cogview-3-flash"})
 
-# Requests per minute per API key and model, (free tier, paid tier). The first three rows are
-# the manual's table; the others are not published, so they copy the closest published model.
-RPM_LIMITS: dict[str, tuple[int, int]] = {
-    "glm-4-flash": (10, 100),
-    "glm-4-air": (5, 60),
-    "glm-5": (5, 60),
-    "glm-4-plus": (5, 60),
-    "glm-4-long": (5, 60),
-    "glm-4v-plus": (5, 60),
-    "glm-4v-flash": (10, 100),
-    "cogview-4": (5, 60),
-    "cogview-4-250304": (5, 60),
-    "cogview-3-flash": (10, 100),
-}
+# The manual's requests per minute per API key and model (glm.catalog).
+RPM_LIMITS = MANUAL_RPM
 
 TIERS = ("off", "free", "paid")
 
