@@ -5,9 +5,15 @@ each send and receive, and starts an asyncio task for each member of a group it 
 hundreds of sockets each receiving a reply, that walk was half of the event loop's time. Here
 the walk runs at most once a second (messages expire after a minute, so a second's slack
 changes nothing) and a group send puts the message straight on each member's queue.
+
+Each member still gets its own copy, as over Redis, so no consumer sees another's changes; but
+events are JSON-shaped (they must be, to travel through Redis), so copying their dicts and lists
+is enough: Channels' deepcopy spent most of its time on bookkeeping for shapes they never have.
 """
 from __future__ import annotations
 
+import asyncio
+import copy
 import time
 
 from channels.exceptions import ChannelFull
@@ -27,6 +33,16 @@ class LocalChannelLayer(InMemoryChannelLayer):
             self._cleaned_at = now
             super()._clean_expired()
 
+    async def send(self, channel, message):
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
+        try:
+            queue.put_nowait((time.time() + self.expiry, copy_event(message)))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
@@ -36,3 +52,14 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 await self.send(channel, message)
             except ChannelFull:
                 pass  # as Channels' own layer: a full member misses the message
+
+
+def copy_event(value):
+    """A copy of an event that shares nothing mutable with it."""
+    if isinstance(value, dict):
+        return {key: copy_event(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_event(item) for item in value]
+    if value is None or isinstance(value, (str, int, float)):  # immutable (bool is an int)
+        return value
+    return copy.deepcopy(value)  # anything else (a tuple, a Decimal): the general way

@@ -1,0 +1,44 @@
+"""The embedded default's channel layer (glmweb/channel_layer.py) behaves as Channels' own."""
+import asyncio
+from decimal import Decimal
+
+from glmweb.channel_layer import LocalChannelLayer, copy_event
+
+
+def test_each_member_of_a_group_gets_its_own_copy_of_the_event():
+    async def scenario():
+        layer = LocalChannelLayer()
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("chat.conversation.1", first)
+        await layer.group_add("chat.conversation.1", second)
+        event = {"type": "chat.message", "message": {"id": 7, "text": "hi", "attachments": [{"id": 1}]}}
+        await layer.group_send("chat.conversation.1", event)
+        got_first, got_second = await layer.receive(first), await layer.receive(second)
+        got_first["message"]["attachments"].append({"id": 2})
+        got_first["message"]["text"] = "changed"
+        return event, got_first, got_second
+
+    event, got_first, got_second = asyncio.run(scenario())
+    assert got_second == event == {"type": "chat.message", "message": {"id": 7, "text": "hi", "attachments": [{"id": 1}]}}
+    assert got_first["message"] == {"id": 7, "text": "changed", "attachments": [{"id": 1}, {"id": 2}]}
+
+
+def test_a_full_member_misses_the_event_and_the_others_still_get_it():
+    async def scenario():
+        layer = LocalChannelLayer(capacity=1)
+        full, free = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("g", full)
+        await layer.group_add("g", free)
+        await layer.send(full, {"type": "first"})
+        await layer.group_send("g", {"type": "second"})
+        return await layer.receive(full), await layer.receive(free)
+
+    assert asyncio.run(scenario()) == ({"type": "first"}, {"type": "second"})
+
+
+def test_a_copy_shares_nothing_mutable_and_keeps_every_value():
+    original = {"a": [1, {"b": (1, [2])}], "cost": Decimal("0.000100"), "none": None, "flag": True, "x": 1.5}
+    copied = copy_event(original)
+    assert copied == original
+    assert copied["a"] is not original["a"] and copied["a"][1] is not original["a"][1]
+    assert copied["a"][1]["b"][1] is not original["a"][1]["b"][1]
