@@ -187,7 +187,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         channel = await self.channel_layer.new_channel()
         # One trip to the database thread for both: every send waits its turn for that thread.
         start, payloads = await database_sync_to_async(self._store_and_describe)(service, channel, arguments)
-        await announce_and_start(start, payloads)
+        announce_and_start(start, payloads)
 
     def _store_and_describe(self, service, channel: str, arguments: dict) -> tuple[services.ReplyStart, list[dict]]:
         start = service(conversation_id=self.conversation_id, runner_channel=channel, **arguments)

@@ -46,9 +46,11 @@ def group_name(conversation_id: int) -> str:
     return f"chat.conversation.{int(conversation_id)}"
 
 
-def start_reply(job: ReplyJob) -> asyncio.Task:
-    """Run the reply in this process's event loop, detached from whoever asked for it."""
-    task = asyncio.create_task(ReplyRunner(job).run(), name=f"reply-{job.message_id}")
+def start_reply(job: ReplyJob, *, announce: list[dict] | None = None) -> asyncio.Task:
+    """Run the reply in this process's event loop, detached from whoever asked for it. The
+    `announce` events (the messages just stored) go to the conversation's sockets first, in
+    order, before anything of the reply itself."""
+    task = asyncio.create_task(ReplyRunner(job, announce=announce).run(), name=f"reply-{job.message_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
     return task
@@ -100,8 +102,9 @@ class _Outcome:
 
 
 class ReplyRunner:
-    def __init__(self, job: ReplyJob):
+    def __init__(self, job: ReplyJob, *, announce: list[dict] | None = None):
         self.job = job
+        self.announce = list(announce or ())
         self.text = ""
         self.stop_requested = False
         self.layer = get_channel_layer()
@@ -116,6 +119,7 @@ class ReplyRunner:
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
+        await self._announce()
         control = asyncio.create_task(self._serve_control())
         control.add_done_callback(_log_failure)
         self.deltas.start()
@@ -140,6 +144,13 @@ class ReplyRunner:
         await self._finish(outcome)
         if outcome.status == Message.Status.COMPLETE and self.job.first_exchange:
             await write_title(job=self.job, group=self.group)
+
+    async def _announce(self) -> None:
+        try:
+            for event in self.announce:
+                await self.layer.group_send(self.group, event)
+        except Exception as error:  # the channel layer is down: the reply is written all the same
+            log.warning("reply %s: could not announce its messages: %r", self.job.message_id, error)
 
     async def _stream(self) -> _Outcome:
         """Stream the reply; when the model calls tools, run them and stream on with their
