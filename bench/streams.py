@@ -55,6 +55,7 @@ class Stream:
     sent_at: float | None = None
     sent_wall: float | None = None  # time.time() at the send, to compare with the emulator's log
     upstream_started: float | None = None  # when the emulator received the GLM request
+    stored_at: float | None = None  # relay: when the reply's message frame arrived (both stored)
     arrivals: list[float] = field(default_factory=list)
     ended_at: float | None = None
     pieces: int = 0  # delta frames (relay) or text events (direct)
@@ -177,14 +178,15 @@ def start_daphne(*, env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.1)
 
 
-def start_profiler(pid: int, output: str, *, gil_only: bool) -> subprocess.Popen:
+def start_profiler(pid: int, output: str, *, gil_only: bool, seconds: float | None = None) -> subprocess.Popen:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("--py-spy needs py-spy: .venv/bin/pip install py-spy")
     # Either every thread with time spent waiting kept (where a reply waits), or only the
     # thread holding the GIL (where the CPU goes).
     mode = ["--gil"] if gil_only else ["--threads", "--idle"]
-    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", *mode,
+    window = ["--duration", f"{max(1, round(seconds))}"] if seconds else []
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", *mode, *window,
                              "--nonblocking", "--format", "raw", "--output", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -283,6 +285,7 @@ async def read_reply(ws, stream: Stream, tokens: int, idle_timeout: float) -> No
         frame = json.loads(message.data)
         if frame["type"] == "message" and frame["message"]["role"] == "assistant":
             reply_id = frame["message"]["id"]
+            stream.stored_at = now
         elif frame["type"] == "delta" and frame["message_id"] == reply_id:
             stream.arrivals.append(now)
             stream.pieces += 1
@@ -317,7 +320,8 @@ async def relay_warm_up(http, *, url: str, session: dict) -> None:
 
 
 async def relay_phase(
-    *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float, processes: dict[str, int]
+    *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float, processes: dict[str, int],
+    at_send=None,
 ) -> tuple[list[Stream], float, dict[str, float]]:
     import aiohttp
 
@@ -356,6 +360,8 @@ async def relay_phase(
         tasks = [asyncio.create_task(one(n, streams[n], http)) for n in range(len(sessions))]
         await asyncio.wait_for(all_connected.wait(), timeout=STREAM_TIMEOUT_SECONDS)
         meter = CpuMeter(processes)
+        if at_send is not None:
+            at_send()
         started = time.perf_counter()
         go.set()
         await finish_or_give_up(tasks, streams)
@@ -455,13 +461,29 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[rank]
 
 
-def summarise(streams: list[Stream], started: float, tokens_each: int) -> dict:
+@dataclass
+class Round:
+    """One side's streams in one round, and when that round's sends went."""
+
+    streams: list[Stream]
+    started: float
+
+    @property
+    def wall(self) -> float | None:
+        ends = [s.ended_at for s in self.streams if s.ended_at is not None]
+        return (max(ends) - self.started) if ends else None
+
+
+def summarise(rounds: list[Round], tokens_each: int) -> dict:
+    """Percentiles over every reply of every round; throughput over the rounds' wall times."""
+    streams = [stream for one in rounds for stream in one.streams]
+    walls = [one.wall for one in rounds]
+    wall = None if not walls or None in walls else sum(walls)
     ttfts = [s.ttft for s in streams if s.ttft is not None]
     before_upstream = [s.upstream_started - s.sent_wall for s in streams
                        if s.upstream_started is not None and s.sent_wall is not None]
+    before_stored = [s.stored_at - s.sent_at for s in streams if s.stored_at is not None and s.sent_at is not None]
     gaps = [gap for s in streams for gap in s.gaps]
-    ends = [s.ended_at for s in streams if s.ended_at is not None]
-    wall = (max(ends) - started) if ends else None
     tokens = sum(s.tokens for s in streams)
     return {
         "completed": sum(1 for s in streams if s.ok),
@@ -469,6 +491,8 @@ def summarise(streams: list[Stream], started: float, tokens_each: int) -> dict:
         "ttft_p50": percentile(ttfts, 0.50),
         "ttft_p95": percentile(ttfts, 0.95),
         "ttft_p99": percentile(ttfts, 0.99),
+        "stored_p50": percentile(before_stored, 0.50),
+        "stored_p95": percentile(before_stored, 0.95),
         "upstream_p50": percentile(before_upstream, 0.50),
         "upstream_p95": percentile(before_upstream, 0.95),
         "gap_p50": percentile(gaps, 0.50),
@@ -484,12 +508,36 @@ def summarise(streams: list[Stream], started: float, tokens_each: int) -> dict:
     }
 
 
-def cpu_report(*, relay: dict[str, float], direct: dict[str, float]) -> str:
-    lines = ["", "CPU seconds per process, first send to last done"]
+def cpu_report(*, relay: dict[str, float], direct: dict[str, float], rounds: int) -> str:
+    lines = ["", f"CPU seconds per process, first send to last done, all {rounds} rounds"]
     for name in ("emulator", "Daphne", "benchmark clients"):
         lines.append(f"{name:<42}{_seconds(relay.get(name)):>24}{_seconds(direct.get(name)):>24}")
     lines.append(f"{'all':<42}{_seconds(sum(relay.values())):>24}{_seconds(sum(direct.values())):>24}")
     return "\n".join(lines)
+
+
+def rounds_report(relay: list[Round], direct: list[Round], tokens_each: int) -> str:
+    """Each round on its own, to show how far one run can stray from the pooled figures."""
+    lines = ["", "round   TTFT p50 relay / direct   added   throughput relay / direct   complete"]
+    for number, relay_round in enumerate(relay, start=1):
+        mine = summarise([relay_round], tokens_each)
+        theirs = summarise(direct[number - 1:number], tokens_each)
+        added = (mine["ttft_p50"] - theirs["ttft_p50"]) if mine["ttft_p50"] and theirs["ttft_p50"] else None
+        share = (mine["throughput"] / theirs["throughput"]) if mine["throughput"] and theirs["throughput"] else None
+        lines.append(
+            f"{number:>5}   {_ms(mine['ttft_p50']):>9} / {_ms(theirs['ttft_p50']):<9}   {_ms(added):>7}   "
+            f"{mine['throughput'] or 0:8.0f} / {theirs['throughput'] or 0:<8.0f} = {_ratio(share):<6}"
+            f"   {mine['completed']}/{mine['total']}"
+        )
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.0f} ms"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def _seconds(value: float | None) -> str:
@@ -517,15 +565,20 @@ def report(*, relay: dict, direct: dict, options) -> str:
     def ratio(a, b):
         return "—" if a is None or not b else f"{a / b:6.2f}"
 
+    def completion(figures):
+        if not figures["total"]:
+            return "—"
+        return f"{figures['completed']}/{figures['total']} ({100 * figures['completed'] / figures['total']:.1f}%)"
+
     rows = [
-        ("completed", f"{relay['completed']}/{relay['total']} ({100 * relay['completed'] / relay['total']:.1f}%)",
-         f"{direct['completed']}/{direct['total']} ({100 * direct['completed'] / direct['total']:.1f}%)", ""),
+        ("completed", completion(relay), completion(direct), ""),
         ("tokens delivered whole", f"{relay['tokens']}/{relay['tokens_expected']}",
          f"{direct['tokens']}/{direct['tokens_expected']}", ""),
         ("pieces (delta frames / text events)", f"{relay['pieces']}", f"{direct['pieces']}", ""),
     ]
     for key, label in (("ttft_p50", "time to first token p50"), ("ttft_p95", "time to first token p95"),
                        ("ttft_p99", "time to first token p99"),
+                       ("stored_p50", "send to reply stored p50"), ("stored_p95", "send to reply stored p95"),
                        ("upstream_p50", "send to GLM request p50"), ("upstream_p95", "send to GLM request p95"),
                        ("gap_p50", "gap between pieces p50"),
                        ("gap_p95", "gap between pieces p95"), ("gap_p99", "gap between pieces p99")):
@@ -536,6 +589,7 @@ def report(*, relay: dict, direct: dict, options) -> str:
                  ratio(relay["throughput"], direct["throughput"])))
     width = max(len(row[0]) for row in rows)
     lines = [
+        f"rounds: {options.rounds} (figures pool every round's replies), "
         f"streams: {options.streams}, reply: {options.tokens} tokens, emulator: first token "
         f"{options.first_token_ms:g} ms, {options.chunk_delay_ms:g} ms per chunk; channel layer: "
         f"{'Redis' if options.redis_url else 'in-memory'}; one Daphne process"
@@ -567,6 +621,38 @@ def report(*, relay: dict, direct: dict, options) -> str:
     return "\n".join(lines)
 
 
+def run_relay_round(options, *, url, sessions, warm_up, emulator, daphne, profiled: bool):
+    """One round of relayed replies (profiled with py-spy if asked, in the first round only)."""
+    profilers = []
+
+    def profile(seconds=None):
+        profilers.append(start_profiler(daphne.pid, options.py_spy, gil_only=options.py_spy_gil, seconds=seconds))
+
+    profiling = bool(options.py_spy) and profiled
+    if profiling and not options.py_spy_seconds:
+        profile()
+    try:
+        streams, started, cpu = asyncio.run(
+            relay_phase(url=url, sessions=sessions, warm_up=warm_up, tokens=options.tokens,
+                        idle_timeout=options.idle_timeout,
+                        processes={"emulator": emulator.pid, "Daphne": daphne.pid, "benchmark clients": os.getpid()},
+                        at_send=(lambda: profile(options.py_spy_seconds)) if profiling and options.py_spy_seconds else None)
+        )
+    finally:
+        for profiler in profilers:
+            if profiler.poll() is None:
+                profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
+    wait_until_upstream_idle(emulator)
+    note_upstream_starts(emulator, streams, options.tokens)
+    return Round(streams, started), cpu
+
+
+def add_cpu(total: dict[str, float], more: dict[str, float]) -> None:
+    for name, seconds in more.items():
+        total[name] = total.get(name, 0.0) + seconds
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_prepare":
         parser = argparse.ArgumentParser()
@@ -577,6 +663,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of relay then direct, each with new conversations; the figures pool every "
+                             "round's replies (runs on a shared machine vary a lot from one to the next)")
     parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
     parser.add_argument("--first-token-ms", type=float, default=200)
     parser.add_argument("--chunk-delay-ms", type=float, default=20)
@@ -585,6 +674,9 @@ def main() -> None:
                         help="keep database connections open this long (the site's default closes them after each use)")
     parser.add_argument("--idle-timeout", type=float, default=60, metavar="SECONDS",
                         help="a relayed reply with no frame for this long counts as lost")
+    parser.add_argument("--py-spy-seconds", type=float, default=None, metavar="SECONDS",
+                        help="with --py-spy: profile only this many seconds from the send (the first tokens' time)")
+    parser.add_argument("--relay-only", action="store_true", help="skip the direct phase (for profiling the relay)")
     parser.add_argument("--py-spy-gil", action="store_true",
                         help="with --py-spy: sample only the thread holding the GIL (where CPU goes)")
     parser.add_argument("--direct-client", choices=("sdk", "gateway"), default="sdk",
@@ -605,33 +697,37 @@ def main() -> None:
         with RunningEmulator(first_token_ms=options.first_token_ms, chunk_delay_ms=options.chunk_delay_ms) as emulator:
             env = site_environment(var_dir=work / "var", emulator=emulator, redis_url=options.redis_url,
                                    conn_max_age=options.conn_max_age)
-            print(f"preparing {options.streams} users in {work} …", file=sys.stderr, flush=True)
-            warm_up, *sessions = prepare_site(env=env, users=options.streams + 1)
+            users = options.streams * options.rounds
+            print(f"preparing {users} users in {work} …", file=sys.stderr, flush=True)
+            warm_up, *sessions = prepare_site(env=env, users=users + 1)
             daphne, url = start_daphne(env=env, log_path=work / "daphne.log")
-            print(f"relay: {options.streams} WebSockets through Daphne at {url} …", file=sys.stderr, flush=True)
-            profiler = start_profiler(daphne.pid, options.py_spy, gil_only=options.py_spy_gil) if options.py_spy else None
-            try:
-                relay_streams, relay_started, relay_cpu = asyncio.run(
-                    relay_phase(url=url, sessions=sessions, warm_up=warm_up, tokens=options.tokens,
-                                idle_timeout=options.idle_timeout,
-                                processes={"emulator": emulator.pid, "Daphne": daphne.pid, "benchmark clients": os.getpid()})
+            relay_rounds, direct_rounds = [], []
+            relay_cpu, direct_cpu = {}, {}
+            for number in range(options.rounds):
+                # Each round's replies are first exchanges in new conversations, as in the first.
+                round_sessions = sessions[number * options.streams:(number + 1) * options.streams]
+                print(f"round {number + 1}/{options.rounds}, relay: {options.streams} WebSockets through Daphne "
+                      f"at {url} …", file=sys.stderr, flush=True)
+                relay_round, cpu = run_relay_round(options, url=url, sessions=round_sessions, warm_up=warm_up,
+                                                   emulator=emulator, daphne=daphne, profiled=number == 0)
+                relay_rounds.append(relay_round)
+                add_cpu(relay_cpu, cpu)
+                if options.relay_only:
+                    continue
+                print(f"round {number + 1}/{options.rounds}, direct: {options.streams} streams to the emulator …",
+                      file=sys.stderr, flush=True)
+                streams, started, cpu = asyncio.run(
+                    direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
+                                 processes={"emulator": emulator.pid, "benchmark clients": os.getpid()},
+                                 kind=options.direct_client)
                 )
-            finally:
-                if profiler is not None:
-                    profiler.send_signal(signal.SIGINT)
-                    profiler.wait(timeout=60)
-            wait_until_upstream_idle(emulator)
-            note_upstream_starts(emulator, relay_streams, options.tokens)
-            print(f"direct: {options.streams} streams to the emulator …", file=sys.stderr, flush=True)
-            direct_streams, direct_started, direct_cpu = asyncio.run(
-                direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
-                             processes={"emulator": emulator.pid, "benchmark clients": os.getpid()},
-                             kind=options.direct_client)
-            )
-            note_upstream_starts(emulator, direct_streams, options.tokens)
-            print(report(relay=summarise(relay_streams, relay_started, options.tokens),
-                         direct=summarise(direct_streams, direct_started, options.tokens), options=options))
-            print(cpu_report(relay=relay_cpu, direct=direct_cpu))
+                note_upstream_starts(emulator, streams, options.tokens)
+                direct_rounds.append(Round(streams, started))
+                add_cpu(direct_cpu, cpu)
+            print(report(relay=summarise(relay_rounds, options.tokens), direct=summarise(direct_rounds, options.tokens),
+                         options=options))
+            print(rounds_report(relay_rounds, direct_rounds, options.tokens))
+            print(cpu_report(relay=relay_cpu, direct=direct_cpu, rounds=options.rounds))
     finally:
         if daphne is not None:
             stop_process(daphne)
