@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -220,6 +221,20 @@ def wait_until_upstream_idle(emulator, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+def wait_until_idle(pids: list[int], timeout: float = 60) -> None:
+    """Wait until none of these processes is still working on the last phase (closing its
+    sockets, billing, writing titles): the next phase must not share the cores with it."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    before = [cpu_seconds(pid) for pid in pids]
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = [cpu_seconds(pid) for pid in pids]
+        busy = any(later - earlier > 0.02 for earlier, later in zip(before, now))  # 8% of a core
+        quiet = 0 if busy else quiet + 1
+        before = now
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -319,6 +334,14 @@ async def relay_warm_up(http, *, url: str, session: dict) -> None:
         await ws.close()
 
 
+def fresh_heap() -> None:
+    """Before a phase, set aside what earlier phases left in this process (their streams, their
+    closed sockets): frozen, the garbage collector no longer walks them, so each phase's
+    clients run as in a process of their own and a late round is not slowed by the early ones."""
+    gc.collect()
+    gc.freeze()
+
+
 async def relay_phase(
     *, url: str, sessions: list[dict], warm_up: dict, tokens: int, idle_timeout: float, processes: dict[str, int],
     at_send=None,
@@ -355,6 +378,7 @@ async def relay_phase(
         finally:
             await ws.close()
 
+    fresh_heap()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         await relay_warm_up(http, url=url, session=warm_up)
         tasks = [asyncio.create_task(one(n, streams[n], http)) for n in range(len(sessions))]
@@ -423,6 +447,7 @@ def direct_client(kind: str, emulator):
 async def direct_phase(
     *, emulator, count: int, tokens: int, processes: dict[str, int], kind: str
 ) -> tuple[list[Stream], float, dict[str, float]]:
+    fresh_heap()
     client, run_stream, close = direct_client(kind, emulator)
     streams = [Stream() for _ in range(count)]
     go = asyncio.Event()
@@ -706,6 +731,7 @@ def main() -> None:
             for number in range(options.rounds):
                 # Each round's replies are first exchanges in new conversations, as in the first.
                 round_sessions = sessions[number * options.streams:(number + 1) * options.streams]
+                wait_until_idle([emulator.pid, daphne.pid])
                 print(f"round {number + 1}/{options.rounds}, relay: {options.streams} WebSockets through Daphne "
                       f"at {url} …", file=sys.stderr, flush=True)
                 relay_round, cpu = run_relay_round(options, url=url, sessions=round_sessions, warm_up=warm_up,
@@ -714,11 +740,14 @@ def main() -> None:
                 add_cpu(relay_cpu, cpu)
                 if options.relay_only:
                     continue
+                wait_until_idle([emulator.pid, daphne.pid])
                 print(f"round {number + 1}/{options.rounds}, direct: {options.streams} streams to the emulator …",
                       file=sys.stderr, flush=True)
                 streams, started, cpu = asyncio.run(
                     direct_phase(emulator=emulator, count=options.streams, tokens=options.tokens,
-                                 processes={"emulator": emulator.pid, "benchmark clients": os.getpid()},
+                                 # Daphne too: it should be idle here, or the direct side is slowed by it.
+                                 processes={"emulator": emulator.pid, "Daphne": daphne.pid,
+                                            "benchmark clients": os.getpid()},
                                  kind=options.direct_client)
                 )
                 note_upstream_starts(emulator, streams, options.tokens)
