@@ -1,13 +1,15 @@
 """N chat replies at once through the site (Daphne, the consumer, the reply runner) next to N
 direct streaming clients on the same GLM emulator.
 
-    .venv/bin/python bench/streams.py --streams 500 [--tokens 100] [--first-token-ms 200]
-        [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0] [--conn-max-age 600]
-        [--direct-client sdk|gateway] [--py-spy FILE [--py-spy-gil]] [--keep]
+    .venv/bin/python bench/streams.py --streams 500 [--rounds 3] [--tokens 100]
+        [--first-token-ms 200] [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0]
+        [--conn-max-age 600] [--direct-client sdk|gateway] [--relay-only]
+        [--py-spy FILE [--py-spy-gil] [--py-spy-seconds S]] [--keep]
 
 Starts everything it needs and stops it at the end: a GLM emulator, a throwaway SQLite
-database in a temporary folder (migrated, with N users, their sessions and one conversation
-each) and one Daphne process. Then:
+database in a temporary folder (migrated, with N users per round, their sessions and one
+conversation each) and one Daphne process. Then, in each round, once Daphne and the emulator
+are idle:
 
 1. relay: N WebSockets log in with their session cookies, and when all have their history each
    sends one message at the same moment; every reply is timed from the send to its first
@@ -16,11 +18,12 @@ each) and one Daphne process. Then:
    the OpenAI SDK's AsyncOpenAI as the GLM manual shows (or, with --direct-client gateway,
    glm.stream.AsyncChatClient, the client the site itself uses).
 
-It prints completion rate, tokens delivered whole (a relayed reply counts once its pieces,
-placed at their offsets, spell the done frame's text), time to first token and gaps between
-pieces, total throughput for both side by side with the ratio relay/direct, how long each
-message took to become a GLM request (from the emulator's request log), and the CPU time each
-process spent. Both phases run their clients in this one process.
+It prints, over the replies of every round pooled: completion rate, tokens delivered whole (a
+relayed reply counts once its pieces, placed at their offsets, spell the done frame's text),
+time to first token and gaps between pieces, total throughput for both side by side with the
+ratio relay/direct, how long each message took to be stored and to become a GLM request (from
+the emulator's request log); then each round's figures, and the CPU time each process spent.
+Both phases run their clients in this one process.
 """
 from __future__ import annotations
 
