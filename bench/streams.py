@@ -1,7 +1,7 @@
 """N chat replies at once through the site (Daphne, the consumer, the reply runner) next to N
 direct streaming clients on the same GLM emulator.
 
-    .venv/bin/python bench/streams.py --streams 500 [--rounds 3] [--tokens 100]
+    .venv/bin/python bench/streams.py --streams 500 [--rounds 9] [--tokens 100]
         [--first-token-ms 200] [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0]
         [--conn-max-age 600] [--direct-client sdk|gateway] [--relay-only]
         [--py-spy FILE [--py-spy-gil] [--py-spy-seconds S]] [--keep]
@@ -691,9 +691,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=9,
                         help="rounds of relay then direct, each with new conversations; the figures pool every "
-                             "round's replies (runs on a shared machine vary a lot from one to the next)")
+                             "round's replies (one round on a shared machine can differ from the next by several "
+                             "hundred milliseconds, and the verdict of three rounds can go either way)")
     parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
     parser.add_argument("--first-token-ms", type=float, default=200)
     parser.add_argument("--chunk-delay-ms", type=float, default=20)
