@@ -190,7 +190,7 @@ def start_profiler(pid: int, output: str, *, gil_only: bool, seconds: float | No
     # thread holding the GIL (where the CPU goes).
     mode = ["--gil"] if gil_only else ["--threads", "--idle"]
     window = ["--duration", f"{max(1, round(seconds))}"] if seconds else []
-    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", *mode, *window,
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", os.environ.get("PY_SPY_RATE", "200"), *mode, *window,
                              "--nonblocking", "--format", "raw", "--output", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

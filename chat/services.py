@@ -14,7 +14,8 @@ from usage.budgets import BudgetExceeded, ensure_within_budget, estimate_chat_co
 from usage.limits import RateLimited, check_user_rate
 
 from .attachments import attach_to_message, attachments_for_message, delete_files_after_commit
-from .context import ReplyPlan, plan_reply
+from .bulk_messages import insert_messages
+from .context import Photos, ReplyPlan, plan_reply
 from .models import Attachment, Conversation, Message
 from .refusals import ChatRefused
 
@@ -116,11 +117,13 @@ def _lock_idle_conversation(conversation_id: int) -> Conversation:
     return conversation
 
 
-def _checked_plan(conversation: Conversation, history: list[Message], prices: dict | None = None) -> ReplyPlan:
+def _checked_plan(
+    conversation: Conversation, history: list[Message], prices: dict | None = None, photos: Photos = None
+) -> ReplyPlan:
     """What the model will be sent, once the user's budget and rate allow the call. The budget
     first: it only reads, and the rate counts a request only when it lets it through, so a
     refusal leaves no trace to undo."""
-    plan = plan_reply(conversation=conversation, history=history)
+    plan = plan_reply(conversation=conversation, history=history, photos=photos)
     estimate = estimate_chat_cost(model=plan.model, messages=plan.messages, max_tokens=plan.max_tokens, prices=prices)
     try:
         ensure_within_budget(user=conversation.user_id, estimated_cost=estimate)
@@ -199,26 +202,28 @@ def reply_to_new_messages(requests: list[NewMessage]) -> list[ReplyStart | ChatR
     refused one leaves nothing behind, as it would alone."""
     outcomes: list[ReplyStart | ChatRefused | None] = [None] * len(requests)
     accepted = _accept(requests, outcomes)
-    user_messages = Message.objects.bulk_create(
-        Message(conversation=item.conversation, role=Message.Role.USER, text=item.text) for item in accepted
+    # Read before the new messages are stored: those are known already, with their photos.
+    earlier, photos = _histories([item.conversation.pk for item in accepted])
+    user_messages = insert_messages(
+        [Message(conversation=item.conversation, role=Message.Role.USER, text=item.text) for item in accepted]
     )
     for message, item in zip(user_messages, accepted):
         if item.photos:
             attach_to_message(attachments=item.photos, message=message)
-    histories = _histories([item.conversation.pk for item in accepted])
+        photos[message.pk] = item.photos
     prices: dict = {}  # each model's price, read once for the whole burst
     planned = []
     for message, item in zip(user_messages, accepted):
-        history = histories[item.conversation.pk]
+        history = earlier[item.conversation.pk] + [message]
         try:
-            plan = _checked_plan(item.conversation, history, prices)
+            plan = _checked_plan(item.conversation, history, prices, photos)
         except ChatRefused as refused:
             _forget(message)
             outcomes[item.index] = refused
             continue
         reply = _new_reply(item.conversation, plan, item.request.runner_channel)
         planned.append((item, message, history, plan, reply))
-    Message.objects.bulk_create(reply for *_rest, reply in planned)
+    insert_messages([reply for *_rest, reply in planned])
     Conversation.objects.filter(pk__in=[item.conversation.pk for item, *_rest in planned]).update(
         updated_at=timezone.now()
     )
@@ -267,13 +272,18 @@ def _accept(requests: list[NewMessage], outcomes: list) -> list[_Accepted]:
     return accepted
 
 
-def _histories(conversation_ids: list[int]) -> dict[int, list[Message]]:
-    """Each conversation's messages in order, their photos read in the same two queries."""
+def _histories(conversation_ids: list[int]) -> tuple[dict[int, list[Message]], dict[int, list[Attachment]]]:
+    """Each conversation's messages in order, and the photos of their user messages by message
+    id: two queries, one when none of the messages is the user's."""
     histories: dict[int, list[Message]] = {pk: [] for pk in conversation_ids}
-    messages = Message.objects.filter(conversation__in=conversation_ids).order_by("id").prefetch_related("attachments")
-    for message in messages:
+    for message in Message.objects.filter(conversation__in=conversation_ids).order_by("id"):
         histories[message.conversation_id].append(message)
-    return histories
+    photos: dict[int, list[Attachment]] = {}
+    asked = [message.pk for history in histories.values() for message in history if message.role == Message.Role.USER]
+    if asked:
+        for photo in Attachment.objects.filter(message__in=asked):
+            photos.setdefault(photo.message_id, []).append(photo)
+    return histories, photos
 
 
 def _forget(message: Message) -> None:

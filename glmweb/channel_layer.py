@@ -9,6 +9,9 @@ changes nothing) and a group send puts the message straight on each member's que
 Each member still gets its own copy, as over Redis, so no consumer sees another's changes; but
 events are JSON-shaped (they must be, to travel through Redis), so copying their dicts and lists
 is enough: Channels' deepcopy spent most of its time on bookkeeping for shapes they never have.
+
+A channel's queue is made only when the channel has none: Channels' layer built a new queue
+(and its lock and event) on every send and receive, to throw it away unless the channel was new.
 """
 from __future__ import annotations
 
@@ -37,11 +40,29 @@ class LocalChannelLayer(InMemoryChannelLayer):
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_channel_name(channel)
         assert "__asgi_channel__" not in message
-        queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
+        queue = self._queue(channel)
         try:
             queue.put_nowait((time.time() + self.expiry, copy_event(message)))
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
+
+    async def receive(self, channel):
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self._queue(channel)
+        try:
+            _expires, message = await queue.get()
+        finally:
+            # As Channels' layer: a channel nobody is reading from leaves nothing behind.
+            if queue.empty() and self.channels.get(channel) is queue:
+                del self.channels[channel]
+        return message
+
+    def _queue(self, channel) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
 
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"

@@ -42,3 +42,21 @@ def test_a_copy_shares_nothing_mutable_and_keeps_every_value():
     assert copied == original
     assert copied["a"] is not original["a"] and copied["a"][1] is not original["a"][1]
     assert copied["a"][1]["b"][1] is not original["a"][1]["b"][1]
+
+
+def test_a_waiting_receiver_gets_what_is_sent_later_and_a_read_channel_leaves_nothing_behind():
+    async def scenario():
+        layer = LocalChannelLayer()
+        channel = await layer.new_channel()
+        waiting = asyncio.create_task(layer.receive(channel))
+        await asyncio.sleep(0)
+        await layer.send(channel, {"type": "first"})
+        await layer.send(channel, {"type": "second"})
+        got = [await waiting]
+        kept_while_unread = channel in layer.channels
+        got.append(await layer.receive(channel))
+        return got, kept_while_unread, channel in layer.channels
+
+    got, kept_while_unread, kept_after = asyncio.run(scenario())
+    assert got == [{"type": "first"}, {"type": "second"}]
+    assert kept_while_unread and not kept_after
