@@ -15,6 +15,8 @@ from channels.consumer import get_handler_name
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from glmweb.consumer_inbox import InboxConsumerMixin
+
 from . import selectors, services
 from .frames import describe_error, message_payload, new_message_payloads, pick_language
 from .language import language_from_scope
@@ -37,7 +39,7 @@ SKIP_CONNECTION_CLEANUP = frozenset(
 )
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(InboxConsumerMixin, AsyncWebsocketConsumer):
     conversation_id: int | None = None
     group: str | None = None
 

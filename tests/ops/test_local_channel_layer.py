@@ -2,6 +2,8 @@
 import asyncio
 from decimal import Decimal
 
+from channels.exceptions import ChannelFull
+
 from glmweb.channel_layer import LocalChannelLayer, copy_event
 
 
@@ -60,3 +62,31 @@ def test_a_waiting_receiver_gets_what_is_sent_later_and_a_read_channel_leaves_no
     got, kept_while_unread, kept_after = asyncio.run(scenario())
     assert got == [{"type": "first"}, {"type": "second"}]
     assert kept_while_unread and not kept_after
+
+
+def test_a_channel_delivered_to_an_inbox_gets_its_events_there_in_order_up_to_the_capacity():
+    async def scenario():
+        layer = LocalChannelLayer(capacity=2)
+        channel, other = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("g", channel)
+        await layer.group_add("g", other)
+        inbox = asyncio.Queue()
+        layer.deliver_to(channel, inbox)
+        await layer.send(channel, {"type": "first"})
+        await layer.group_send("g", {"type": "second"})
+        await layer.group_send("g", {"type": "third"})  # the inbox is full: this one misses it
+        full_refused = False
+        try:
+            await layer.send(channel, {"type": "fourth"})
+        except ChannelFull:
+            full_refused = True
+        delivered = [inbox.get_nowait(), inbox.get_nowait()]
+        layer.deliver_to(channel, None)  # back to the layer's own queue
+        await layer.send(channel, {"type": "later"})
+        return delivered, full_refused, inbox.empty(), await layer.receive(channel), [
+            await layer.receive(other), await layer.receive(other)]
+
+    delivered, full_refused, inbox_empty, later, other_got = asyncio.run(scenario())
+    assert delivered == [{"type": "first"}, {"type": "second"}]
+    assert full_refused and inbox_empty and later == {"type": "later"}
+    assert other_got == [{"type": "second"}, {"type": "third"}]
