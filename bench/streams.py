@@ -224,6 +224,16 @@ def wait_until_upstream_idle(emulator, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+# The emulator closes connections idle this long, and phases start further apart than that: each
+# phase opens its connections to GLM afresh, the relay's as the direct clients' (whose client is
+# new each phase), where the relay's pool would otherwise still hold the last round's.
+EMULATOR_KEEPALIVE_SECONDS = 2.0
+
+
+def wait_for_idle_connections_to_close(last_phase_ended: float) -> None:
+    time.sleep(max(0.0, last_phase_ended + EMULATOR_KEEPALIVE_SECONDS + 1.0 - time.monotonic()))
+
+
 def wait_until_idle(pids: list[int], timeout: float = 60) -> None:
     """Wait until none of these processes is still working on the last phase (closing its
     sockets, billing, writing titles): the next phase must not share the cores with it."""
@@ -723,7 +733,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="glmweb-bench-"))
     daphne = None
     try:
-        with RunningEmulator(first_token_ms=options.first_token_ms, chunk_delay_ms=options.chunk_delay_ms) as emulator:
+        with RunningEmulator(first_token_ms=options.first_token_ms, chunk_delay_ms=options.chunk_delay_ms,
+                             extra_args=["--keepalive-seconds", str(EMULATOR_KEEPALIVE_SECONDS)]) as emulator:
             env = site_environment(var_dir=work / "var", emulator=emulator, redis_url=options.redis_url,
                                    conn_max_age=options.conn_max_age)
             users = options.streams * options.rounds
@@ -731,20 +742,24 @@ def main() -> None:
             warm_up, *sessions = prepare_site(env=env, users=users + 1)
             daphne, url = start_daphne(env=env, log_path=work / "daphne.log")
             relay_rounds, direct_rounds = [], []
+            phase_ended = time.monotonic()
             relay_cpu, direct_cpu = {}, {}
             for number in range(options.rounds):
                 # Each round's replies are first exchanges in new conversations, as in the first.
                 round_sessions = sessions[number * options.streams:(number + 1) * options.streams]
                 wait_until_idle([emulator.pid, daphne.pid])
+                wait_for_idle_connections_to_close(phase_ended)
                 print(f"round {number + 1}/{options.rounds}, relay: {options.streams} WebSockets through Daphne "
                       f"at {url} …", file=sys.stderr, flush=True)
                 relay_round, cpu = run_relay_round(options, url=url, sessions=round_sessions, warm_up=warm_up,
                                                    emulator=emulator, daphne=daphne, profiled=number == 0)
+                phase_ended = time.monotonic()
                 relay_rounds.append(relay_round)
                 add_cpu(relay_cpu, cpu)
                 if options.relay_only:
                     continue
                 wait_until_idle([emulator.pid, daphne.pid])
+                wait_for_idle_connections_to_close(phase_ended)
                 print(f"round {number + 1}/{options.rounds}, direct: {options.streams} streams to the emulator …",
                       file=sys.stderr, flush=True)
                 streams, started, cpu = asyncio.run(
@@ -754,6 +769,7 @@ def main() -> None:
                                             "benchmark clients": os.getpid()},
                                  kind=options.direct_client)
                 )
+                phase_ended = time.monotonic()
                 note_upstream_starts(emulator, streams, options.tokens)
                 direct_rounds.append(Round(streams, started))
                 add_cpu(direct_cpu, cpu)

@@ -3,9 +3,11 @@
 Channels' consumers wait for both with asyncio.wait and a new task per message, so each event
 took three turns of the event loop to reach its handler (the receiving task wakes, it ends, then
 the consumer wakes), and with hundreds of replies streaming a turn of Daphne's loop lasts tens of
-milliseconds. Here both feed one queue that the consumer reads: the in-memory layer puts the
-socket's events straight on it (one turn), and a pump task moves the browser's frames, and the
-events of any other layer, onto it (two turns). Handlers still run one at a time, in the order
+milliseconds. Here both feed one queue that the consumer reads. Daphne (like Channels' test
+communicator) hands the application a queue's get as `receive`: that queue is the inbox, the
+browser's frames are on it already, and the in-memory layer puts the socket's events straight on
+it: one turn for either. Elsewhere a pump task moves the frames, and the events of any other
+layer, onto an inbox of its own (two turns). Handlers still run one at a time, in the order
 their messages arrived, and a StopConsumer from a handler ends the socket as in Channels.
 """
 from __future__ import annotations
@@ -24,8 +26,11 @@ class InboxConsumerMixin:
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        inbox: asyncio.Queue = asyncio.Queue()
-        pumps = [asyncio.create_task(_pump(receive, inbox))]
+        pumps = []
+        inbox = _queue_behind(receive)
+        if inbox is None:
+            inbox = asyncio.Queue()
+            pumps.append(asyncio.create_task(_pump(receive, inbox)))
         deliver_to = None
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
@@ -48,6 +53,13 @@ class InboxConsumerMixin:
                 deliver_to(self.channel_name, None)
             for pump in pumps:
                 pump.cancel()
+
+
+def _queue_behind(receive) -> asyncio.Queue | None:
+    """The queue whose get() `receive` is, if it is one."""
+    if getattr(receive, "__func__", None) is asyncio.Queue.get and isinstance(receive.__self__, asyncio.Queue):
+        return receive.__self__
+    return None
 
 
 class _Failed:

@@ -19,6 +19,8 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     parser.add_argument("--max-concurrency", type=int, default=None, help="requests open at once per key")
     parser.add_argument("--first-token-ms", type=float, default=300)
     parser.add_argument("--chunk-delay-ms", type=float, default=20)
+    parser.add_argument("--keepalive-seconds", type=float, default=75.0,
+                        help="an idle keep-alive connection is closed after this long")
     parser.add_argument("--image-ttl", type=float, default=3600, help="seconds a generated image stays downloadable")
     parser.add_argument("--quiet", action="store_true", help="no access log")
     args = parser.parse_args(argv)
@@ -35,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         first_token_ms=args.first_token_ms,
         chunk_delay_ms=args.chunk_delay_ms,
         image_ttl_seconds=args.image_ttl,
+        keepalive_seconds=args.keepalive_seconds,
         quiet=args.quiet,
     )
 

@@ -104,6 +104,7 @@ async def serve(config: EmulatorConfig) -> None:
         handler_cancellation=True,
         access_log=None if config.quiet else logging.getLogger("aiohttp.access"),
         shutdown_timeout=1.0,
+        keepalive_timeout=config.keepalive_seconds,
     )
     await runner.setup()
     sock = _bind(config.host, config.port)

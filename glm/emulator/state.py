@@ -24,6 +24,8 @@ class EmulatorConfig:
     first_token_ms: float = 300
     chunk_delay_ms: float = 20
     image_ttl_seconds: float = 3600.0
+    # How long an idle keep-alive connection stays open (aiohttp's and nginx's default).
+    keepalive_seconds: float = 75.0
     quiet: bool = False
 
 

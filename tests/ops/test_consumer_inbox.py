@@ -35,18 +35,35 @@ class EchoConsumer(InboxConsumerMixin, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard("echo", self.channel_name)
 
 
-@pytest.fixture(params=sorted(LAYERS))
-def layer_alias(request, settings):
+def wrapped_receive(app):
+    """A server whose receive is not a queue's get: the consumer pumps from it."""
+    async def application(scope, receive, send):
+        async def receive_wrapped():
+            return await receive()
+        return await app(scope, receive_wrapped, send)
+    return application
+
+
+# (layer, how the server hands over frames)
+SETUPS = [("local", "queue"), ("channels", "queue"), ("local", "wrapped")]
+
+
+@pytest.fixture(params=SETUPS, ids=["-".join(setup) for setup in SETUPS])
+def setup(request, settings):
     settings.CHANNEL_LAYERS = LAYERS
-    EchoConsumer.channel_layer_alias = request.param
-    yield request.param
+    layer_alias, server = request.param
+    EchoConsumer.channel_layer_alias = layer_alias
+    app = EchoConsumer.as_asgi()
+    yield layer_alias, (wrapped_receive(app) if server == "wrapped" else app)
     EchoConsumer.channel_layer_alias = "default"
 
 
-def test_frames_and_events_are_handled_one_at_a_time_in_the_order_they_arrived(layer_alias):
+def test_frames_and_events_are_handled_one_at_a_time_in_the_order_they_arrived(setup):
+    layer_alias, app = setup
+
     async def scenario():
         layer = get_channel_layer(layer_alias)
-        socket = WebsocketCommunicator(EchoConsumer.as_asgi(), "/echo/")
+        socket = WebsocketCommunicator(app, "/echo/")
         await socket.connect()
         channel = await socket.receive_from()
         await socket.send_to(text_data="one")
@@ -67,13 +84,15 @@ def test_frames_and_events_are_handled_one_at_a_time_in_the_order_they_arrived(l
     assert after == {"type": "echo.event", "text": "after"}
 
 
-def test_a_failing_layer_ends_the_socket_as_it_would_in_channels(layer_alias):
+def test_a_failing_layer_ends_the_socket_as_it_would_in_channels(setup):
+    layer_alias, app = setup
+
     class Broken(Exception):
         pass
 
     async def scenario():
         layer = get_channel_layer(layer_alias)
-        socket = WebsocketCommunicator(EchoConsumer.as_asgi(), "/echo/")
+        socket = WebsocketCommunicator(app, "/echo/")
 
         async def failing_receive(channel):
             raise Broken()
