@@ -34,7 +34,7 @@ MAX_FRAME_BYTES = 256 * 1024
 # browser's frames (whose handlers reach the database only through database_sync_to_async,
 # which closes stale connections itself).
 SKIP_CONNECTION_CLEANUP = frozenset(
-    {"chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot",
+    {"chat.announce", "chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot",
      "chat.tool", "websocket.receive"}
 )
 
@@ -202,6 +202,12 @@ class ChatConsumer(InboxConsumerMixin, AsyncWebsocketConsumer):
         await self.channel_layer.send(reply.runner_channel, {"type": "reply.stop"})
 
     # --- events from the channel layer -------------------------------------------------------
+
+    async def chat_announce(self, event):
+        """What a reply's start stored (the user's message, the reply's own, what it replaced),
+        as one event; each becomes its own frame, in order."""
+        for each in event["events"]:
+            await getattr(self, get_handler_name(each))(each)
 
     async def chat_message(self, event):
         await self._relay({"type": "message", "message": event["message"]})

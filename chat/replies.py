@@ -146,9 +146,11 @@ class ReplyRunner:
             await write_title(job=self.job, group=self.group)
 
     async def _announce(self) -> None:
+        if not self.announce:
+            return
         try:
-            for event in self.announce:
-                await self.layer.group_send(self.group, event)
+            # One event for them all: one send to each socket (one Redis publish), in order.
+            await self.layer.group_send(self.group, {"type": "chat.announce", "events": self.announce})
         except Exception as error:  # the channel layer is down: the reply is written all the same
             log.warning("reply %s: could not announce its messages: %r", self.job.message_id, error)
 

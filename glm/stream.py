@@ -78,6 +78,8 @@ class AsyncChatClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
+                # The API sets no cookies: no jar to search on every request and fill on every response.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=self._timeout,
                 raise_for_status=False,
             )
