@@ -215,11 +215,8 @@ class ReplyRunner:
         """Relay text and status; collect tool calls for after the round."""
         job = self.job
         if isinstance(event, TextDelta):
-            first = not self.text
             self.deltas.add(offset=len(self.text), text=event.text)
             self.text += event.text
-            if first:  # the first words go at once, not a turn of the loop later: they are what people wait for
-                await self.deltas.flush()
             if time.monotonic() - self._last_flush >= settings.CHAT_FLUSH_INTERVAL_SECONDS:
                 await database_sync_to_async(services.reply_save_progress)(message_id=job.message_id, text=self.text)
                 self._last_flush = time.monotonic()

@@ -221,6 +221,13 @@ class AsyncChatClient:
                     for event in state.feed(_chunk(data)):
                         yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
+            # What arrived before the fault reached us: its text is the reply's, however late it
+            # is read (aiohttp raises the fault at the next read and leaves those bytes unread).
+            for data in decoder.feed(_unread(response.content)):
+                if data != "[DONE]":
+                    received = True
+                    for event in state.feed(_chunk(data)):
+                        yield event
             # Once the final chunk has arrived nothing is lost: a fault while waiting for [DONE]
             # must not turn a finished reply into a failure.
             if state.finish_reason is None:
@@ -281,6 +288,11 @@ def _wire_body(request: dict[str, Any], **extra: Any) -> dict[str, Any]:
     body = {**request, **extra}
     body.update(body.pop("extra_body", None) or {})
     return body
+
+
+def _unread(content: aiohttp.StreamReader) -> bytes:
+    """The bytes a response's reader holds that nobody has read yet."""
+    return b"".join(getattr(content, "_buffer", ()))
 
 
 def _chunk(data: str) -> dict:

@@ -141,6 +141,18 @@ async def test_a_dropped_connection_mid_stream_is_interrupted_without_usage(chat
     assert len(clean_emulator.requests()) == 1
 
 
+async def test_text_that_arrived_before_a_drop_is_kept_when_it_is_read_late(chat_client, clean_emulator):
+    # A busy reader: the rest of the text, then the cut, arrive while it handles the first piece.
+    events = []
+    with pytest.raises(GLMStreamInterrupted):
+        async for event in chat_client.stream_chat(model=MODEL, messages=ask("[[glm-drop@6]] one two three four five six seven")):
+            events.append(event)
+            if len(events) == 1:
+                await asyncio.sleep(0.5)
+
+    assert len(texts(events)) == 6
+
+
 async def test_an_in_stream_error_frame_is_interrupted(chat_client, clean_emulator):
     events, error = await stream_until_error(chat_client, "[[glm-frame-error:1234@3]] one two three four five")
 
