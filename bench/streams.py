@@ -4,12 +4,13 @@ direct streaming clients on the same GLM emulator.
     .venv/bin/python bench/streams.py --streams 500 [--rounds 9] [--tokens 100]
         [--first-token-ms 200] [--chunk-delay-ms 20] [--redis-url redis://127.0.0.1:6379/0]
         [--conn-max-age 600] [--direct-client sdk|gateway] [--relay-only]
-        [--py-spy FILE [--py-spy-gil] [--py-spy-seconds S]] [--keep]
+        [--py-spy FILE [--py-spy-gil] [--py-spy-seconds S] [--py-spy-rate HZ]] [--keep]
 
 Starts everything it needs and stops it at the end: a GLM emulator, a throwaway SQLite
 database in a temporary folder (migrated, with N users per round, their sessions and one
 conversation each) and one Daphne process. Then, in each round, once Daphne and the emulator
-are idle:
+are idle and at least the emulator's keep-alive time (2 s) after the last phase, so that each
+phase opens its connections to GLM afresh, as the direct clients' new client does:
 
 1. relay: N WebSockets log in with their session cookies, and when all have their history each
    sends one message at the same moment; every reply is timed from the send to its first
@@ -182,7 +183,7 @@ def start_daphne(*, env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.1)
 
 
-def start_profiler(pid: int, output: str, *, gil_only: bool, seconds: float | None = None) -> subprocess.Popen:
+def start_profiler(pid: int, output: str, *, gil_only: bool, rate: int, seconds: float | None = None) -> subprocess.Popen:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("--py-spy needs py-spy: .venv/bin/pip install py-spy")
@@ -190,7 +191,7 @@ def start_profiler(pid: int, output: str, *, gil_only: bool, seconds: float | No
     # thread holding the GIL (where the CPU goes).
     mode = ["--gil"] if gil_only else ["--threads", "--idle"]
     window = ["--duration", f"{max(1, round(seconds))}"] if seconds else []
-    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", os.environ.get("PY_SPY_RATE", "200"), *mode, *window,
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", str(rate), *mode, *window,
                              "--nonblocking", "--format", "raw", "--output", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -664,7 +665,8 @@ def run_relay_round(options, *, url, sessions, warm_up, emulator, daphne, profil
     profilers = []
 
     def profile(seconds=None):
-        profilers.append(start_profiler(daphne.pid, options.py_spy, gil_only=options.py_spy_gil, seconds=seconds))
+        profilers.append(start_profiler(daphne.pid, options.py_spy, gil_only=options.py_spy_gil,
+                                         rate=options.py_spy_rate, seconds=seconds))
 
     profiling = bool(options.py_spy) and profiled
     if profiling and not options.py_spy_seconds:
@@ -718,6 +720,8 @@ def main() -> None:
     parser.add_argument("--relay-only", action="store_true", help="skip the direct phase (for profiling the relay)")
     parser.add_argument("--py-spy-gil", action="store_true",
                         help="with --py-spy: sample only the thread holding the GIL (where CPU goes)")
+    parser.add_argument("--py-spy-rate", type=int, default=200, metavar="HZ",
+                        help="with --py-spy: samples per second (1000 to see the first second in detail)")
     parser.add_argument("--direct-client", choices=("sdk", "gateway"), default="sdk",
                         help="direct clients: the OpenAI SDK's AsyncOpenAI as the GLM manual shows (default), "
                              "or the site's own glm.stream.AsyncChatClient")
