@@ -27,6 +27,7 @@ from channels.db import database_sync_to_async
 
 from . import services
 from .frames import new_message_payloads
+from .glm_client import async_chat_client
 from .refusals import ChatRefused
 from .replies import start_reply
 
@@ -59,6 +60,7 @@ class SendQueue:
         self._waiting: list[Waiting] = []
         self._draining = False  # a trip to the database thread is under way or on its way
         self._tasks: set[asyncio.Task] = set()
+        self._unstarted = 0  # sent, and their replies not started yet
 
     async def send(self, request: services.NewMessage, *, language: str) -> None:
         """Store the message and start its reply; raises ChatRefused with what a lone message
@@ -71,6 +73,9 @@ class SendQueue:
             idle, self._draining = not self._draining, True
         if idle:
             self._start_trip()
+        # Each reply's connection to GLM opens while its message is stored (glm/connections.py).
+        self._unstarted += 1
+        async_chat_client().prepare_connections(self._unstarted)
         # Shielded: a socket that closes meanwhile stops waiting, the storing goes on.
         await asyncio.shield(done)
 
@@ -90,6 +95,7 @@ class SendQueue:
         except Exception as error:  # the trip itself failed (no connection): fail what waits
             with self._lock:
                 failed, self._waiting, self._draining = self._waiting, [], False
+            self._unstarted -= len(failed)
             for _request, _language, done in failed:
                 _settle(done, error=error)
 
@@ -121,6 +127,7 @@ class SendQueue:
             log.warning("send queue: the event loop closed before %s could run", callback.__name__)
 
     def _fail(self, batch: list[Waiting], error: Exception) -> None:
+        self._unstarted -= len(batch)
         for _request, _language, done in batch:
             _settle(done, error=error)
 
@@ -128,6 +135,7 @@ class SendQueue:
         # Each reply announces its messages from its own task, side by side with the others
         # and while the next batch is stored: one turn of the event loop from here to its GLM
         # request, where a task to announce them all, then one per reply, cost two more.
+        self._unstarted -= len(batch)
         for (_request, _language, done), outcome in zip(batch, outcomes):
             if isinstance(outcome, ChatRefused):
                 _settle(done, error=outcome)

@@ -17,8 +17,10 @@ import time
 from typing import Any, AsyncIterator
 
 import aiohttp
+import yarl
 
 from glm.call_log import log_call
+from glm.connections import PreparingConnector
 from glm.chunks import StreamState, error_for_finish_reason, parse_completion
 from glm.errors import (
     GLMConnectionError,
@@ -58,6 +60,7 @@ class AsyncChatClient:
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._prepare_request: aiohttp.ClientRequest | None = None  # where prepared connections go
         self._completions_url = base_url.rstrip("/") + "/chat/completions"
         self._headers = {
             "Authorization": f"Bearer {api_key}",
@@ -69,15 +72,25 @@ class AsyncChatClient:
         return f"AsyncChatClient(base_url={self._base_url!r})"
 
     async def aclose(self) -> None:
+        self._prepare_request = None
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def prepare_connections(self, count: int) -> None:
+        """Have `count` connections to GLM open or opening for requests about to be made: the
+        chat asks for one per message being stored, so the two overlap (glm/connections.py)."""
+        if self._prepare_request is None:
+            self._prepare_request = aiohttp.ClientRequest(
+                "POST", yarl.URL(self._completions_url), loop=asyncio.get_running_loop()
+            )
+        self._http().connector.prepare(self._prepare_request, self._timeout, count)
 
     def _http(self) -> aiohttp.ClientSession:
         # Made on first use, inside the event loop it belongs to (aiohttp binds a session to it).
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=PreparingConnector(limit=self._max_connections),
                 # The API sets no cookies: no jar to search on every request and fill on every response.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=self._timeout,

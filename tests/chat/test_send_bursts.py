@@ -13,6 +13,7 @@ from chat.models import Message
 from chat.refusals import ChatRefused
 from chat.services import NewMessage, ReplyStart, reply_to_new_messages
 from tests.chat.socket_client import ChatSocket
+from tests.counting_relay import CountingRelay
 from tests.factories import make_conversation, make_user
 from tests.usage.factories import make_usage_record
 
@@ -98,3 +99,36 @@ async def test_many_sockets_sending_at_once_each_get_their_whole_reply(emulator)
         lambda: sorted(Message.objects.filter(role="assistant").values_list("status", flat=True))
     )()
     assert stored == ["complete"] * 12
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.glm
+async def test_a_burst_opens_one_connection_to_glm_per_reply_and_a_later_send_reuses_them(emulator, settings):
+    relay = CountingRelay(emulator.base_url)
+    settings.ZHIPUAI_BASE_URL = await relay.start()  # the site's client is made on first use, after this
+
+    def people(count):
+        return [(user, make_conversation(user)) for user in (make_user(f"burst{n}") for n in range(count))]
+
+    senders = await database_sync_to_async(people)(5)
+    sockets = [ChatSocket(user, conversation.pk) for user, conversation in senders]
+    try:
+        for socket in sockets:
+            await socket.__aenter__()
+            await socket.receive()  # history
+        for n, socket in enumerate(sockets[:4]):
+            await socket.send({"type": "send", "text": f"burst {n}"})
+        for socket in sockets[:4]:
+            await socket.receive_until("done", timeout=30)
+        await replies.wait_for_replies()  # and their titles
+        after_burst = relay.accepted
+        await sockets[4].send({"type": "send", "text": "later, alone"})
+        await sockets[4].receive_until("done", timeout=30)
+        await replies.wait_for_replies()
+    finally:
+        for socket in sockets:
+            await socket.__aexit__()
+        await relay.stop()
+
+    assert after_burst == 4  # opened while the messages were stored, one each, none to spare
+    assert relay.accepted == 4  # the lone send found them idle and opened nothing ahead

@@ -1,0 +1,82 @@
+"""A connection pool that can open connections to GLM ahead of the requests that will use them.
+
+Opening a connection takes round trips to GLM (TCP, then TLS) and, on a busy event loop, several
+turns of it. A chat message must be stored before its GLM request is made; opening the request's
+connection meanwhile overlaps the two. The chat asks for as many connections as it has messages
+on their way to a request (AsyncChatClient.prepare_connections); when the request comes and the
+pool holds no idle connection, it takes the oldest one being opened ahead, waiting for it to
+finish if need be, instead of opening one of its own.
+
+It is aiohttp's TCPConnector with one step of it replaced (_create_connection, the step that opens
+a connection when the pool has none idle); aiohttp is pinned in requirements.txt, and
+tests/gateway/test_connections.py holds the behaviour to it.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+
+import aiohttp
+
+
+class PreparingConnector(aiohttp.TCPConnector):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._opening: dict[object, collections.deque[asyncio.Task]] = {}
+
+    def prepare(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout, count: int) -> int:
+        """Have `count` connections for `request`'s address idle or on their way; returns how
+        many it started opening."""
+        key = request.connection_key
+        opening = self._opening.setdefault(key, collections.deque())
+        missing = count - len(opening) - len(self._conns.get(key, ()))
+        missing = min(missing, self._limit - len(self._acquired) - len(opening)) if self._limit else missing
+        for _ in range(max(0, missing)):
+            task = asyncio.create_task(aiohttp.TCPConnector._create_connection(self, request, [], timeout))
+            task.add_done_callback(_retrieve_failure)
+            opening.append(task)
+        return max(0, missing)
+
+    def preparing(self) -> int:
+        """How many connections are being (or have been) opened ahead and not yet taken."""
+        return sum(len(opening) for opening in self._opening.values())
+
+    async def _create_connection(self, req, traces, timeout):
+        opening = self._opening.get(req.connection_key)
+        while opening:
+            task = opening.popleft()
+            try:
+                # Shielded: a request cancelled while waiting leaves the connection to the next.
+                proto = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done() or not task.cancelled():
+                    opening.appendleft(task)
+                raise
+            except Exception:
+                continue  # it could not be opened: the next one, or one of our own
+            if proto.is_connected():
+                return proto
+            proto.close()  # GLM closed it while it waited
+        return await super()._create_connection(req, traces, timeout)
+
+    def _close(self, *args, **kwargs):
+        if self._loop.is_closed():  # collected after its loop ended: nothing left to close with
+            self._opening.clear()
+            return super()._close(*args, **kwargs)
+        for opening in self._opening.values():
+            for task in opening:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    task.result().close()
+                else:
+                    task.cancel()
+        self._opening.clear()
+        return super()._close(*args, **kwargs)
+
+
+def _retrieve_failure(task: asyncio.Task) -> None:
+    # A connection opened ahead that failed is not an error of anyone's yet: the request that
+    # would have taken it opens its own and meets the failure there.
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()
