@@ -34,8 +34,8 @@ MAX_FRAME_BYTES = 256 * 1024
 # browser's frames (whose handlers reach the database only through database_sync_to_async,
 # which closes stale connections itself).
 SKIP_CONNECTION_CLEANUP = frozenset(
-    {"chat.announce", "chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title", "chat.snapshot",
-     "chat.tool", "websocket.receive"}
+    {"chat.announce", "chat.message", "chat.delta", "chat.status", "chat.done", "chat.deleted", "chat.title",
+     "chat.snapshot", "chat.tool", "websocket.receive"}
 )
 
 

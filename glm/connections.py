@@ -18,12 +18,13 @@ import collections
 import contextlib
 
 import aiohttp
+from aiohttp.client_reqrep import ConnectionKey
 
 
 class PreparingConnector(aiohttp.TCPConnector):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._opening: dict[object, collections.deque[asyncio.Task]] = {}
+        self._opening: dict[ConnectionKey, collections.deque[asyncio.Task]] = {}
 
     def prepare(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout, count: int) -> int:
         """Have `count` connections for `request`'s address idle or on their way; returns how
@@ -31,16 +32,18 @@ class PreparingConnector(aiohttp.TCPConnector):
         key = request.connection_key
         opening = self._opening.setdefault(key, collections.deque())
         missing = count - len(opening) - len(self._conns.get(key, ()))
-        missing = min(missing, self._limit - len(self._acquired) - len(opening)) if self._limit else missing
+        if self._limit:
+            missing = min(missing, self._limit - len(self._acquired) - len(opening))
         for _ in range(max(0, missing)):
-            task = asyncio.create_task(aiohttp.TCPConnector._create_connection(self, request, [], timeout))
+            task = asyncio.create_task(self._open_ahead(request, timeout))
             task.add_done_callback(_retrieve_failure)
             opening.append(task)
         return max(0, missing)
 
-    def preparing(self) -> int:
-        """How many connections are being (or have been) opened ahead and not yet taken."""
-        return sum(len(opening) for opening in self._opening.values())
+    async def _open_ahead(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout):
+        # The same limit as a request's own connecting (which connect() puts around this step).
+        async with asyncio.timeout(timeout.connect):
+            return await super()._create_connection(request, [], timeout)
 
     async def _create_connection(self, req, traces, timeout):
         opening = self._opening.get(req.connection_key)
@@ -50,7 +53,7 @@ class PreparingConnector(aiohttp.TCPConnector):
                 # Shielded: a request cancelled while waiting leaves the connection to the next.
                 proto = await asyncio.shield(task)
             except asyncio.CancelledError:
-                if not task.done() or not task.cancelled():
+                if not task.cancelled():
                     opening.appendleft(task)
                 raise
             except Exception:
