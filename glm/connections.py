@@ -26,9 +26,8 @@ class PreparingConnector(aiohttp.TCPConnector):
         super().__init__(**kwargs)
         self._opening: dict[ConnectionKey, collections.deque[asyncio.Task]] = {}
 
-    def prepare(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout, count: int) -> int:
-        """Have `count` connections for `request`'s address idle or on their way; returns how
-        many it started opening."""
+    def prepare(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout, count: int) -> None:
+        """Have `count` connections for `request`'s address idle or on their way."""
         key = request.connection_key
         opening = self._opening.setdefault(key, collections.deque())
         missing = count - len(opening) - len(self._conns.get(key, ()))
@@ -38,7 +37,6 @@ class PreparingConnector(aiohttp.TCPConnector):
             task = asyncio.create_task(self._open_ahead(request, timeout))
             task.add_done_callback(_retrieve_failure)
             opening.append(task)
-        return max(0, missing)
 
     async def _open_ahead(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout):
         # The same limit as a request's own connecting (which connect() puts around this step).

@@ -20,8 +20,8 @@ import aiohttp
 import yarl
 
 from glm.call_log import log_call
-from glm.connections import PreparingConnector
 from glm.chunks import StreamState, error_for_finish_reason, parse_completion
+from glm.connections import PreparingConnector
 from glm.errors import (
     GLMConnectionError,
     GLMError,
