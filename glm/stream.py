@@ -39,6 +39,8 @@ from glm.sse import SSEDecoder
 __all__ = ["AsyncChatClient", "ChatResult"]
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCall)
+# After [DONE], how long the end of the body (the last chunk of the chunked encoding) is waited for.
+END_OF_BODY_WAIT_SECONDS = 1.0
 
 
 class AsyncChatClient:
@@ -225,6 +227,7 @@ class AsyncChatClient:
             async for block in response.content.iter_any():
                 for data in decoder.feed(block):
                     if data == "[DONE]":
+                        await _read_to_end(response)
                         return
                     received = True
                     for event in state.feed(_chunk(data)):
@@ -301,6 +304,17 @@ def _wire_body(request: dict[str, Any], **extra: Any) -> dict[str, Any]:
     body = {**request, **extra}
     body.update(body.pop("extra_body", None) or {})
     return body
+
+
+async def _read_to_end(response: aiohttp.ClientResponse) -> None:
+    """Read what follows [DONE] to the end of the body, briefly. A response read to its end
+    leaves its connection in the pool for the next request; one left unfinished (the end often
+    arrives a moment after [DONE]) has its connection closed, and the next request connects
+    (TCP and TLS) again."""
+    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+        async with asyncio.timeout(END_OF_BODY_WAIT_SECONDS):
+            while await response.content.readany():
+                pass
 
 
 def _unread(content: aiohttp.StreamReader) -> bytes:

@@ -37,6 +37,13 @@ async def test_requests_take_the_connections_opened_ahead_and_open_none_of_their
     assert relay.accepted == 2
 
 
+async def test_a_finished_stream_leaves_its_connection_for_the_next_request(relay_and_client):
+    relay, client = relay_and_client
+    for _ in range(3):
+        await reply(client)
+    assert relay.accepted == 1
+
+
 async def test_nothing_is_opened_ahead_while_an_idle_connection_waits(relay_and_client):
     relay, client = relay_and_client
     await reply(client)  # its connection stays open, idle, for the next request
