@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import time
 
 import aiohttp
 from aiohttp.client_reqrep import ConnectionKey
@@ -30,13 +31,43 @@ class PreparingConnector(aiohttp.TCPConnector):
         """Have `count` connections for `request`'s address idle or on their way."""
         key = request.connection_key
         opening = self._opening.setdefault(key, collections.deque())
-        missing = count - len(opening) - len(self._conns.get(key, ()))
+        missing = count - len(opening) - self._usable_idle(key, enough=count)
         if self._limit:
             missing = min(missing, self._limit - len(self._acquired) - len(opening))
         for _ in range(max(0, missing)):
             task = asyncio.create_task(self._open_ahead(request, timeout))
             task.add_done_callback(_retrieve_failure)
             opening.append(task)
+
+    def _usable_idle(self, key: ConnectionKey, *, enough: int) -> int:
+        """How many of the pool's idle connections for `key` a request could still use, counted
+        up to `enough`. Those GLM has closed, or kept past the keep-alive time, are dropped on the
+        way, as aiohttp drops them when it meets them: after a quiet spell the pool can be full
+        of connections the server has closed, and counting them would open nothing ahead."""
+        idle = self._conns.get(key)
+        if not idle:
+            return 0
+        now = time.monotonic()
+        usable, dead = 0, []
+        for proto, released_at in idle:
+            if proto.is_connected() and (
+                self._keepalive_timeout is None or now - released_at <= self._keepalive_timeout
+            ):
+                usable += 1
+                if usable >= enough:
+                    break
+            else:
+                dead.append(proto)
+        if dead:
+            for proto in dead:
+                proto.close()
+            gone = set(dead)
+            kept = collections.deque(entry for entry in idle if entry[0] not in gone)
+            if kept:
+                self._conns[key] = kept
+            else:
+                del self._conns[key]
+        return usable
 
     async def _open_ahead(self, request: aiohttp.ClientRequest, timeout: aiohttp.ClientTimeout):
         # The same limit as a request's own connecting (which connect() puts around this step).

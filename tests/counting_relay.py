@@ -14,6 +14,7 @@ class CountingRelay:
         self.accepted = 0
         self.closed_by_client = 0
         self._cut_next = cut_first
+        self._clients: list[asyncio.StreamWriter] = []
 
     async def start(self) -> str:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -23,8 +24,14 @@ class CountingRelay:
     async def stop(self) -> None:
         self._server.close()
 
+    def cut_all(self) -> None:
+        """Close every connection from the client, as a server ending idle keep-alives does."""
+        for writer in self._clients:
+            writer.close()
+
     async def _serve(self, reader, writer) -> None:
         self.accepted += 1
+        self._clients.append(writer)
         if self._cut_next:
             self._cut_next = False
             writer.close()

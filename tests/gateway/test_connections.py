@@ -60,6 +60,18 @@ async def test_a_request_waits_for_a_connection_still_being_opened_rather_than_o
     assert relay.accepted == 2  # the request took one of the two, and opened no third
 
 
+async def test_pooled_connections_glm_has_closed_do_not_stop_connections_being_opened_ahead(relay_and_client):
+    relay, client = relay_and_client
+    await reply(client)  # its connection waits in the pool
+    relay.cut_all()  # then GLM ends it, as it ends idle keep-alive connections
+    await asyncio.sleep(0.05)
+    client.prepare_connections(1)
+    await settle(relay, 2)
+    assert relay.accepted == 2  # a new one, opened ahead
+    await reply(client)
+    assert relay.accepted == 2
+
+
 @pytest.mark.parametrize("relay_and_client", [True], indirect=True)
 async def test_a_connection_cut_while_it_waited_is_replaced_unseen(relay_and_client):
     relay, client = relay_and_client
